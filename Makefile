@@ -1,0 +1,66 @@
+# Customer Credit portal: developer tasks.  `make setup` is idempotent and fast when done.
+PYTHON      ?= python3
+VENV        := .venv
+BIN         := $(VENV)/bin
+FLASK       := $(BIN)/flask --app portal
+PIP_STAMP   := $(VENV)/.installed
+NPM_STAMP   := node_modules/.package-lock.json
+VENDOR_DIR  := static/vendor
+VENDOR      := $(VENDOR_DIR)/htmx.min.js \
+               $(VENDOR_DIR)/bootstrap.min.css \
+               $(VENDOR_DIR)/bootstrap.bundle.min.js \
+               $(VENDOR_DIR)/chart.umd.min.js
+PYTEST_ARGS ?=
+
+.PHONY: setup run test bench lint clean
+.DELETE_ON_ERROR:
+
+setup: $(PIP_STAMP) $(VENDOR)
+	$(FLASK) db upgrade
+
+run: setup
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: setup
+	@if [ -d benchmarks ]; then $(BIN)/python -m benchmarks; \
+	else echo "No benchmarks/ folder: nothing to run."; fi
+
+lint: $(PIP_STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR_DIR)
+
+# --- Python virtualenv --------------------------------------------------------
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "$(PYTHON) must be Python 3.11 or newer (found: $$($(PYTHON) -V 2>&1))" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when pyproject.toml is newer than the stamp.
+$(PIP_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+# --- Front-end libraries (npm) ------------------------------------------------
+# npm ci writes node_modules/.package-lock.json, so it re-runs only when
+# node_modules is missing or package-lock.json changed.
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+$(VENDOR_DIR):
+	mkdir -p $@
+
+# Copies depend on the npm stamp (files inside npm tarballs carry a fixed old mtime).
+$(VENDOR_DIR)/htmx.min.js: $(NPM_STAMP) | $(VENDOR_DIR)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+$(VENDOR_DIR)/bootstrap.min.css: $(NPM_STAMP) | $(VENDOR_DIR)
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css $@
+$(VENDOR_DIR)/bootstrap.bundle.min.js: $(NPM_STAMP) | $(VENDOR_DIR)
+	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js $@
+$(VENDOR_DIR)/chart.umd.min.js: $(NPM_STAMP) | $(VENDOR_DIR)
+	cp node_modules/chart.js/dist/chart.umd.min.js $@

@@ -1,0 +1,65 @@
+"""Customer Credit portal: the application factory."""
+
+import os
+
+from flask import Flask
+
+from .config import Defaults, database_url, load_secret_key
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then instance/config.py, then environment, then test_config."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("PORTAL")
+    if test_config:
+        app.config.update(test_config)
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", database_url(app.instance_path))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions created in extensions.py to this app."""
+    from . import database, i18n
+    from .extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    with app.app_context():
+        database.configure_engine(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach each area of the portal."""
+    from .auth import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
+    from .admin import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
+    from .mycredits import bp as mycredits_bp
+
+    app.register_blueprint(mycredits_bp)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the `flask` CLI groups."""
+    from .cli import register
+
+    register(app)

@@ -1,0 +1,99 @@
+"""`flask --app portal …` commands: users, API keys, demo data, ledger checks, jobs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import credit, people
+from .credit.errors import CreditError
+from .extensions import db
+
+users_cli = AppGroup("users", help="Manage logins.")
+apikeys_cli = AppGroup("apikeys", help="Manage API keys.")
+credit_cli = AppGroup("credit", help="Check and run the credit ledger.")
+CLI_ACTOR = "cli"
+
+
+def _fail(error: CreditError) -> None:
+    click.echo(f"Error [{error.code}]: {error.message}", err=True)
+    sys.exit(1)
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(people.ROLES), required=True)
+@click.option("--password", help="Leave out to be prompted.")
+@click.option("--name", default="")
+def create_user(email: str, role: str, password: str | None, name: str) -> None:
+    """Create a login for EMAIL with ROLE."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = people.create_user(db.session, email, role, actor=CLI_ACTOR, password=password,
+                                  name=name)
+    except CreditError as error:
+        _fail(error)
+    click.echo(f"Created {user.role} {user.email}")
+
+
+@apikeys_cli.command("create")
+@click.option("--label", required=True)
+@click.option("--scopes", default="all", show_default=True,
+              help="'all' or a comma-separated list of: " + ", ".join(people.SCOPES))
+def create_api_key(label: str, scopes: str) -> None:
+    """Create an API key and print its key and token (the token is shown only now)."""
+    try:
+        key, token = people.create_api_key(db.session, label, people.parse_scopes(scopes),
+                                           actor=CLI_ACTOR)
+    except CreditError as error:
+        _fail(error)
+    click.echo(f"X-VTEX-API-AppKey: {key.key}")
+    click.echo(f"X-VTEX-API-AppToken: {token}")
+
+
+@credit_cli.command("verify")
+def verify() -> None:
+    """Check every ledger invariant over the whole database; exit 1 naming each breach."""
+    breaches = credit.find_breaches(db.session)
+    for breach in breaches:
+        click.echo(f"BREACH {breach}", err=True)
+    if breaches:
+        sys.exit(1)
+    click.echo("ledger ok: every invariant holds")
+
+
+@credit_cli.command("run-jobs")
+def run_jobs() -> None:
+    """Expire lapsed holds and settle holds whose business days have passed."""
+    expired = credit.expire_authorizations(db.session, actor="system")
+    settled = credit.settle_due_authorizations(db.session, actor="system")
+    click.echo(f"expired {expired} holds, settled {settled}")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")
+@click.option("--accounts", default=50, show_default=True)
+def seed_demo(if_empty: bool, accounts: int) -> None:
+    """Fill the database with a realistic demo store and print how to log in."""
+    from .demo import has_data, seed
+
+    logins_file = Path(current_app.instance_path) / "demo-logins.txt"
+    if not (if_empty and has_data(db.session)):
+        logins = seed(db.session, accounts=accounts)
+        logins_file.write_text("".join(f"{role:9} {email}  {password}\n"
+                                       for role, email, password in logins))
+        logins_file.chmod(0o600)
+    if logins_file.exists():
+        click.echo("Demo logins (role, e-mail, password) — from instance/demo-logins.txt:")
+        click.echo(logins_file.read_text().rstrip())
+
+
+def register(app: Flask) -> None:
+    """Attach the command groups to the app."""
+    for command in (users_cli, apikeys_cli, credit_cli, seed_demo):
+        app.cli.add_command(command)

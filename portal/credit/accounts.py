@@ -1,0 +1,273 @@
+"""Accounts and their holders: open, update, close, reopen, limits, tolerance, holds."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from ..models import Account, Holder, Invoice, StoreSettings
+from .errors import Conflict, InvalidInput, NotFound
+from .ledger import audit, lock_account, post, write_transaction
+from .money import parse_decimal, parse_non_negative, parse_rate
+from .settings import get_settings, store_today
+from .validation import normalize_document, normalize_email, require_text
+
+
+def account_id_for(document: str, document_type: str) -> str:
+    """The public id of an account, as the reference API builds it: `<document>_<type>`."""
+    return f"{document}_{document_type}"
+
+
+def get_account(session: Session, account_id: str) -> Account:
+    """The account, or NotFound."""
+    account = session.get(Account, str(account_id))
+    if account is None:
+        raise NotFound("account_not_found", f"Account {account_id} does not exist.")
+    return account
+
+
+def open_account(
+    session: Session,
+    *,
+    document: str,
+    document_type: str,
+    email: str,
+    credit_limit,
+    tolerance="0",
+    name: str = "",
+    description: str = "",
+    actor: str,
+) -> Account:
+    """Open an account with its main holder and a Credit entry for the initial limit."""
+    document, document_type = normalize_document(document, document_type)
+    email = normalize_email(email)
+    limit = parse_non_negative(credit_limit, "credit_limit")
+    tolerance = parse_rate(tolerance, "tolerance")
+    with write_transaction(session):
+        account_id = account_id_for(document, document_type)
+        if session.get(Account, account_id) is not None:
+            raise Conflict(
+                "duplicate_document",
+                f"An account for {document_type} {document} already exists.",
+                "document",
+            )
+        _check_email_free(session, email)
+        account = Account(
+            id=account_id,
+            document=document,
+            document_type=document_type,
+            email=email,
+            name=str(name or "").strip()[:200],
+            description=str(description or "")[:500],
+            status="Open",
+            credit_limit=Decimal("0.00"),
+            tolerance=tolerance,
+            balance=Decimal("0.00"),
+            pre_authorized=Decimal("0.00"),
+        )
+        session.add(account)
+        session.add(Holder(id=uuid.uuid4().hex, account_id=account_id, email=email, level=1))
+        session.flush()
+        if limit:
+            post(session, account, "Credit", limit, actor, description="Initial credit limit")
+        account.credit_limit = limit
+        audit(session, actor, "account.open", account, account_id=account_id,
+              credit_limit=limit, tolerance=tolerance)
+    return account
+
+
+def _check_email_free(session: Session, email: str, except_id: str | None = None) -> None:
+    clash = session.scalar(select(Account.id).where(Account.email == email))
+    if clash is not None and clash != except_id:
+        raise Conflict("duplicate_email", f"{email} already has an account.", "email")
+
+
+def update_account(
+    session: Session, account_id: str, *, actor: str, email: str | None = None,
+    name: str | None = None, description: str | None = None,
+) -> Account:
+    """Change the account's e-mail (its main holder follows), name or description."""
+    new_email = normalize_email(email) if email is not None else None
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        changes = {}
+        if new_email is not None and new_email != account.email:
+            _check_email_free(session, new_email, except_id=account.id)
+            main = _main_holder(session, account.id)
+            if session.scalar(select(Holder.id).where(
+                Holder.account_id == account.id, Holder.email == new_email, Holder.level == 2
+            )):
+                raise Conflict("duplicate_holder", f"{new_email} is already a dependent.", "email")
+            main.email = new_email
+            changes["email"] = new_email
+            account.email = new_email
+        if name is not None:
+            account.name = changes["name"] = str(name).strip()[:200]
+        if description is not None:
+            account.description = changes["description"] = str(description)[:500]
+        audit(session, actor, "account.update", account, account_id=account.id, **changes)
+    return account
+
+
+def _main_holder(session: Session, account_id: str) -> Holder:
+    return session.scalars(
+        select(Holder).where(Holder.account_id == account_id, Holder.level == 1)
+    ).one()
+
+
+def close_account(session: Session, account_id: str, *, actor: str, reason: str = "") -> Account:
+    """Close an account: it authorizes nothing more; its invoices stay payable."""
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        if account.status == "Closed":
+            raise Conflict("invalid_transition", "The account is already closed.")
+        account.status = "Closed"
+        audit(session, actor, "account.close", account, account_id=account.id, reason=reason)
+    return account
+
+
+def reopen_account(session: Session, account_id: str, *, actor: str, reason: str = "") -> Account:
+    """Reopen a closed account."""
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        if account.status == "Open":
+            raise Conflict("invalid_transition", "The account is already open.")
+        account.status = "Open"
+        audit(session, actor, "account.reopen", account, account_id=account.id, reason=reason)
+    return account
+
+
+def change_limit(session: Session, account_id: str, new_limit, *, actor: str, reason: str) -> Account:
+    """Set the credit limit; the difference is a Credit entry. A reason is required."""
+    limit = parse_non_negative(new_limit, "credit_limit")
+    reason = require_text(reason, "reason")
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        old = account.credit_limit
+        if limit != old:
+            post(session, account, "Credit", limit - old, actor, description=reason)
+            account.credit_limit = limit
+        audit(session, actor, "account.change_limit", account, account_id=account.id,
+              reason=reason, old=old, new=limit)
+    return account
+
+
+def change_tolerance(session: Session, account_id: str, tolerance, *, actor: str, reason: str) -> Account:
+    """Set the tolerance rate (0.2 = 20 % above the limit). A reason is required."""
+    rate = parse_rate(tolerance, "tolerance")
+    reason = require_text(reason, "reason")
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        old = account.tolerance
+        account.tolerance = rate
+        audit(session, actor, "account.change_tolerance", account, account_id=account.id,
+              reason=reason, old=old, new=rate)
+    return account
+
+
+def adjust_balance(session: Session, account_id: str, value, *, actor: str, reason: str = "") -> Account:
+    """A manual ledger adjustment (`decrease balance`): a Statement entry of ± value."""
+    amount = parse_decimal(value, "value")
+    if amount == 0:
+        raise InvalidInput("invalid_amount", "value must not be zero.", "value")
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        post(session, account, "Statement", amount, actor, description=reason or "Manual adjustment")
+        audit(session, actor, "account.adjust_balance", account, account_id=account.id,
+              reason=reason, value=amount)
+    return account
+
+
+def add_holder(
+    session: Session, account_id: str, email: str, *, actor: str, spending_cap=None
+) -> Holder:
+    """Add a dependent (level 2) who shares the account's limit, optionally capped."""
+    email = normalize_email(email)
+    cap = parse_non_negative(spending_cap, "spending_cap") if spending_cap not in (None, "") else None
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        if session.scalar(select(Holder.id).where(Holder.account_id == account.id, Holder.email == email)):
+            raise Conflict("duplicate_holder", f"{email} is already a holder of this account.", "email")
+        holder = Holder(id=uuid.uuid4().hex, account_id=account.id, email=email, level=2,
+                        spending_cap=cap)
+        session.add(holder)
+        audit(session, actor, "holder.add", holder, account_id=account.id, email=email,
+              spending_cap=cap)
+    return holder
+
+
+def set_holder_cap(session: Session, account_id: str, holder_id: str, spending_cap, *, actor: str) -> Holder:
+    """Change or clear (None) a dependent's spending cap."""
+    cap = parse_non_negative(spending_cap, "spending_cap") if spending_cap not in (None, "") else None
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        holder = _holder(session, account.id, holder_id)
+        if holder.level == 1:
+            raise Conflict("invalid_transition", "The main holder has no spending cap.")
+        holder.spending_cap = cap
+        audit(session, actor, "holder.cap", holder, account_id=account.id, spending_cap=cap)
+    return holder
+
+
+def remove_holder(session: Session, account_id: str, holder_id: str, *, actor: str) -> None:
+    """Remove a dependent; the main holder can only change through the account e-mail."""
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        holder = _holder(session, account.id, holder_id)
+        if holder.level == 1:
+            raise Conflict("main_holder", "The main holder cannot be removed; change the account e-mail.")
+        audit(session, actor, "holder.remove", holder, account_id=account.id, email=holder.email)
+        session.delete(holder)
+
+
+def _holder(session: Session, account_id: str, holder_id: str) -> Holder:
+    holder = session.get(Holder, str(holder_id))
+    if holder is None or holder.account_id != account_id:
+        raise NotFound("holder_not_found", f"Holder {holder_id} does not exist on this account.")
+    return holder
+
+
+def overdue_hold_filter(settings: StoreSettings, today: date):
+    """SQL condition on Account: an invoice is overdue past the store's threshold."""
+    cutoff = today - timedelta(days=settings.overdue_hold_days)
+    return exists().where(
+        Invoice.account_id == Account.id,
+        Invoice.status == "Opened",
+        Invoice.due_date < cutoff,
+        Invoice.due_date >= func.coalesce(Account.hold_forgiven_before, date.min),
+    )
+
+
+def is_on_hold(session: Session, account: Account, settings: StoreSettings | None = None) -> bool:
+    """Whether an invoice overdue beyond the threshold blocks new purchases.
+
+    Lifting a hold forgives the invoices that were already past the threshold that day;
+    a later invoice crossing it puts the account on hold again.
+    """
+    settings = settings or get_settings(session)
+    cutoff = store_today(settings) - timedelta(days=settings.overdue_hold_days)
+    query = select(Invoice.id).where(
+        Invoice.account_id == account.id, Invoice.status == "Opened", Invoice.due_date < cutoff
+    )
+    if account.hold_forgiven_before is not None:
+        query = query.where(Invoice.due_date >= account.hold_forgiven_before)
+    return session.scalar(query.limit(1)) is not None
+
+
+def lift_hold(session: Session, account_id: str, *, actor: str, reason: str) -> Account:
+    """Let an account on hold buy again despite its overdue invoices (owner decision)."""
+    reason = require_text(reason, "reason")
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        if not is_on_hold(session, account):
+            raise Conflict("not_on_hold", "The account is not on hold.")
+        settings = get_settings(session)
+        account.hold_forgiven_before = store_today(settings) - timedelta(
+            days=settings.overdue_hold_days
+        )
+        audit(session, actor, "account.lift_hold", account, account_id=account.id, reason=reason)
+    return account

@@ -1,0 +1,60 @@
+"""Money parsing and exact installment splitting, Decimal only."""
+
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+from .errors import InvalidInput
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("999999999999.99")
+
+
+def parse_decimal(raw, field: str = "value", *, places: int = 2) -> Decimal:
+    """Parse a number (str, int or Decimal; never float) with at most `places` decimals."""
+    if isinstance(raw, bool) or raw is None:
+        raise InvalidInput("invalid_amount", f"{field} must be a number.", field)
+    if isinstance(raw, float):
+        raw = repr(raw)  # JSON floats from other callers: use their shortest repr
+    try:
+        value = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidInput("invalid_amount", f"{field} must be a number.", field) from None
+    if not value.is_finite():
+        raise InvalidInput("invalid_amount", f"{field} must be a finite number.", field)
+    if value != value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):
+        raise InvalidInput(
+            "invalid_amount", f"{field} must have at most {places} decimal places.", field
+        )
+    if abs(value) > MAX_AMOUNT:
+        raise InvalidInput("invalid_amount", f"{field} is too large.", field)
+    return value
+
+
+def parse_amount(raw, field: str = "value") -> Decimal:
+    """Parse a strictly positive amount of money with at most two decimals."""
+    value = parse_decimal(raw, field)
+    if value <= 0:
+        raise InvalidInput("invalid_amount", f"{field} must be greater than zero.", field)
+    return value.quantize(CENT)
+
+
+def parse_non_negative(raw, field: str = "value") -> Decimal:
+    """Parse an amount of money that may be zero but not negative."""
+    value = parse_decimal(raw, field)
+    if value < 0:
+        raise InvalidInput("invalid_amount", f"{field} must not be negative.", field)
+    return value.quantize(CENT)
+
+
+def parse_rate(raw, field: str = "tolerance") -> Decimal:
+    """Parse a non-negative rate such as 0.2 (20 %), up to 4 decimals, at most 10 (1000 %)."""
+    value = parse_decimal(raw, field, places=4)
+    if value < 0 or value > 10:
+        raise InvalidInput("invalid_rate", f"{field} must be between 0 and 10.", field)
+    return value
+
+
+def split(value: Decimal, parts: int) -> list[Decimal]:
+    """Split `value` into `parts` amounts that sum exactly; leftover cents go first."""
+    cents = int((value / CENT).to_integral_value())
+    base, leftover = divmod(cents, parts)
+    return [(Decimal(base + (1 if i < leftover else 0)) * CENT) for i in range(parts)]

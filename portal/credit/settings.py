@@ -1,0 +1,192 @@
+"""Store settings and payment terms: read by every rule, changed by the owner."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo, available_timezones
+
+import holidays
+from sqlalchemy import select
+
+from sqlalchemy.orm import Session
+
+from ..models import PaymentTerm, StoreSettings, utcnow
+from .errors import InvalidInput, NotFound
+from .ledger import audit, write_transaction
+from .money import parse_non_negative, parse_rate
+
+_TERM = re.compile(r"^\d{1,3}(/\d{1,3}){0,23}$")
+DEFAULT_TERMS = ("30", "30/60", "30/60/90")
+
+
+def get_settings(session: Session) -> StoreSettings:
+    """The store's settings row (defaults until the owner saves some)."""
+    settings = session.get(StoreSettings, 1)
+    return settings if settings is not None else StoreSettings(id=1, **_defaults())
+
+
+def _defaults() -> dict:
+    return {
+        column.name: (column.default.arg(None) if callable(column.default.arg) else column.default.arg)
+        for column in StoreSettings.__table__.columns
+        if column.default is not None and column.name not in ("id", "updated_at")
+    }
+
+
+def store_today(settings: StoreSettings) -> date:
+    """Today's date in the store's timezone (what 'overdue' is measured against)."""
+    return utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+
+
+def add_business_days(start: date, days: int, country: str) -> date:
+    """The date `days` business days after `start`, skipping weekends and holidays."""
+    calendar = holidays.country_holidays(country, years=range(start.year, start.year + 2))
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5 and current not in calendar:
+            days -= 1
+    return current
+
+
+SETTING_FIELDS = {
+    "currency": str,
+    "locale": str,
+    "timezone": str,
+    "holiday_country": str,
+    "tolerance_enabled": bool,
+    "settle_after_business_days": int,
+    "postponement_enabled": bool,
+    "postponement_limit": int,
+    "max_postponement_days": int,
+    "daily_interest_rate": "rate",
+    "late_fee_rate": "rate",
+    "max_pre_authorization_growth_rate": "rate",
+    "automatic_account_creation": bool,
+    "default_credit_value": "money",
+    "my_credits_enabled": bool,
+    "overdue_hold_days": int,
+    "payment_instructions": str,
+    "reminder_days_before": list,
+    "reminder_days_after": list,
+    "reminder_time": str,
+}
+
+
+def _clean(name: str, kind, raw):
+    if kind == "rate":
+        return parse_rate(raw, name)
+    if kind == "money":
+        return parse_non_negative(raw, name)
+    if kind is bool:
+        if not isinstance(raw, bool):
+            raise InvalidInput("invalid_setting", f"{name} must be true or false.", name)
+        return raw
+    if kind is int:
+        if isinstance(raw, bool) or not isinstance(raw, (int, Decimal, str)):
+            raise InvalidInput("invalid_setting", f"{name} must be a whole number.", name)
+        try:
+            value = int(Decimal(str(raw)))
+        except ArithmeticError:
+            raise InvalidInput("invalid_setting", f"{name} must be a whole number.", name) from None
+        if value < 0 or value > 3650 or Decimal(str(raw)) != value:
+            raise InvalidInput("invalid_setting", f"{name} must be 0–3650.", name)
+        return value
+    if kind is list:
+        try:
+            days = sorted({int(d) for d in raw})
+        except (TypeError, ValueError):
+            raise InvalidInput("invalid_setting", f"{name} must be a list of days.", name) from None
+        if any(d < 0 or d > 365 for d in days):
+            raise InvalidInput("invalid_setting", f"{name}: days must be 0–365.", name)
+        return days
+    return _clean_text(name, str(raw or "").strip())
+
+
+def _clean_text(name: str, value: str) -> str:
+    checks = {
+        "currency": lambda v: re.fullmatch(r"[A-Z]{3}", v),
+        "locale": lambda v: re.fullmatch(r"[a-z]{2}(_[A-Z]{2})?", v),
+        "timezone": lambda v: v in available_timezones(),
+        "holiday_country": lambda v: v in holidays.list_supported_countries(),
+        "reminder_time": lambda v: re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v),
+    }
+    if name in checks and not checks[name](value):
+        raise InvalidInput("invalid_setting", f"{value or '(empty)'} is not a valid {name}.", name)
+    return value[:2000]
+
+
+def update_settings(session: Session, changes: dict, actor: str) -> StoreSettings:
+    """Validate and save store settings; unknown names are refused, nothing half-saved."""
+    unknown = set(changes) - set(SETTING_FIELDS)
+    if unknown:
+        raise InvalidInput("unknown_setting", f"Unknown setting: {', '.join(sorted(unknown))}.")
+    cleaned = {name: _clean(name, SETTING_FIELDS[name], raw) for name, raw in changes.items()}
+    with write_transaction(session):
+        settings = session.get(StoreSettings, 1)
+        if settings is None:
+            settings = StoreSettings(id=1, **_defaults())
+            session.add(settings)
+        before = {k: getattr(settings, k) for k in cleaned}
+        for name, value in cleaned.items():
+            setattr(settings, name, value)
+        changed = {k: str(v) for k, v in cleaned.items() if before[k] != v}
+        if changed:
+            audit(session, actor, "settings.update", settings, **changed)
+    return settings
+
+
+def parse_term(days: str) -> str:
+    """Normalise a term like ' 30 / 60/90 ' to '30/60/90', due days strictly increasing."""
+    text = re.sub(r"\s+", "", str(days or ""))
+    if not _TERM.match(text):
+        raise InvalidInput(
+            "invalid_payment_term", "A term is days separated by '/', e.g. 30/60/90.", "days"
+        )
+    offsets = [int(p) for p in text.split("/")]
+    if any(b <= a for a, b in zip(offsets, offsets[1:], strict=False)):
+        raise InvalidInput("invalid_payment_term", "Due days must increase: 30/60/90.", "days")
+    return "/".join(str(o) for o in offsets)
+
+
+def active_terms(session: Session) -> list[PaymentTerm]:
+    """The payment terms offered at checkout, in display order."""
+    return list(
+        session.scalars(
+            select(PaymentTerm).where(PaymentTerm.active).order_by(PaymentTerm.position, PaymentTerm.id)
+        )
+    )
+
+
+def save_term(
+    session: Session, days: str, actor: str, *, interest_rate="0", term_id: int | None = None) -> PaymentTerm:
+    """Create or change a payment term."""
+    text = parse_term(days)
+    rate = parse_rate(interest_rate, "interest_rate")
+    with write_transaction(session):
+        existing = session.scalar(select(PaymentTerm).where(PaymentTerm.days == text))
+        term = session.get(PaymentTerm, term_id) if term_id else existing
+        if term_id and term is None:
+            raise NotFound("payment_term_not_found", f"Payment term {term_id} does not exist.")
+        if existing is not None and term is not None and existing.id != term.id:
+            raise InvalidInput("duplicate_payment_term", f"Term {text} already exists.", "days")
+        if term is None:
+            position = len(active_terms(session))
+            term = PaymentTerm(days=text, position=position)
+            session.add(term)
+        term.days, term.interest_rate, term.active = text, rate, True
+        session.flush()
+        audit(session, actor, "payment_term.save", term, days=text, interest_rate=rate)
+    return term
+
+
+def remove_term(session: Session, term_id: int, actor: str) -> None:
+    """Stop offering a payment term (past purchases keep their own copy of it)."""
+    with write_transaction(session):
+        term = session.get(PaymentTerm, term_id)
+        if term is None:
+            raise NotFound("payment_term_not_found", f"Payment term {term_id} does not exist.")
+        term.active = False
+        audit(session, actor, "payment_term.remove", term, days=term.days)

@@ -1,0 +1,399 @@
+"""Purchases on credit: pre-authorization holds, settlement into invoices, refunds."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import Account, Holder, Invoice, PreAuthorization, Refund, utcnow
+from .accounts import is_on_hold
+from .errors import Conflict, InvalidInput, NotFound
+from .ledger import audit, lock_account, post, write_transaction
+from .money import parse_amount, split
+from .settings import add_business_days, get_settings, parse_term, store_today
+from .validation import normalize_email
+
+MAX_INSTALLMENTS = 24
+HOLD_DAYS = 30  # a settle=false hold without an expiration date lasts this long
+
+
+def default_term(installments: int) -> str:
+    """The API's default term: first invoice due in 30 days, each next 30 days later."""
+    return "/".join(str(30 * (i + 1)) for i in range(installments))
+
+
+def _parse_installments(raw) -> int:
+    try:
+        count = int(Decimal(str(raw)))
+    except ArithmeticError:
+        raise InvalidInput("invalid_installments", "installments must be a whole number.",
+                           "installments") from None
+    if Decimal(str(raw)) != count or not 1 <= count <= MAX_INSTALLMENTS:
+        raise InvalidInput("invalid_installments",
+                           f"installments must be 1–{MAX_INSTALLMENTS}.", "installments")
+    return count
+
+
+def _parse_transaction_id(raw: str | None) -> str:
+    if raw is None or raw == "":
+        return uuid.uuid4().hex.upper()
+    text = str(raw).strip()
+    if not text or len(text) > 60 or not all(c.isalnum() or c in "-_." for c in text):
+        raise InvalidInput("invalid_transaction_id",
+                           "transactionId must be 1–60 letters, digits, '-', '_' or '.'.",
+                           "transactionId")
+    return text
+
+
+def get_transaction(session: Session, account_id: str, transaction_id: str) -> PreAuthorization:
+    """The pre-authorization of this account, or NotFound."""
+    hold = session.get(PreAuthorization, str(transaction_id))
+    if hold is None or hold.account_id != str(account_id):
+        raise NotFound("transaction_not_found", f"Transaction {transaction_id} does not exist.")
+    return hold
+
+
+def _available(session: Session, account: Account) -> Decimal:
+    return account.available_balance(get_settings(session).tolerance_enabled)
+
+
+def _check_can_buy(session: Session, account: Account) -> None:
+    if account.status != "Open":
+        raise Conflict("account_closed", "The account is closed.")
+    if is_on_hold(session, account):
+        raise Conflict("account_on_hold",
+                       "The account is on hold because of an overdue invoice.")
+
+
+def _check_dependent_cap(session: Session, account: Account, email: str | None,
+                         extra: Decimal, exclude_id: str | None = None) -> None:
+    if email is None:
+        return
+    holder = session.scalar(select(Holder).where(Holder.account_id == account.id,
+                                                 Holder.email == email))
+    if holder is None:
+        raise Conflict("not_a_holder", f"{email} is not a holder of this account.", "email")
+    if holder.spending_cap is None:
+        return
+    holds = session.scalar(
+        select(func.coalesce(func.sum(PreAuthorization.value), 0)).where(
+            PreAuthorization.account_id == account.id,
+            PreAuthorization.holder_email == email,
+            PreAuthorization.status == "Authorized",
+            PreAuthorization.id != (exclude_id or ""),
+        )
+    )
+    owed = session.scalar(
+        select(func.coalesce(func.sum(Invoice.value - Invoice.paid_amount), 0))
+        .join(PreAuthorization, PreAuthorization.id == Invoice.transaction_id)
+        .where(Invoice.account_id == account.id, Invoice.status == "Opened",
+               PreAuthorization.holder_email == email)
+    )
+    if Decimal(holds) + Decimal(owed) + extra > holder.spending_cap:
+        raise Conflict("dependent_cap_exceeded",
+                       f"The purchase exceeds the spending cap of {email}.")
+
+
+def authorize(
+    session: Session,
+    account_id: str,
+    value,
+    *,
+    actor: str,
+    transaction_id: str | None = None,
+    installments=None,
+    payment_term: str | None = None,
+    settle: bool = True,
+    expiration_date: date | None = None,
+    holder_email: str | None = None,
+    order_id: str | None = None,
+) -> PreAuthorization:
+    """Hold `value` of the account's credit for a purchase.
+
+    Approved iff the account is Open, not on hold, the buyer (if a capped dependent) stays
+    within the cap, and value ≤ availableBalance. Idempotent on transaction_id: a retry
+    with the same value and installments returns the first hold and writes nothing.
+    """
+    amount = parse_amount(value)
+    tid = _parse_transaction_id(transaction_id)
+    if payment_term:
+        term = parse_term(payment_term)
+        count = len(term.split("/"))
+        if installments not in (None, "") and _parse_installments(installments) != count:
+            raise InvalidInput("invalid_installments",
+                               f"Term {term} has {count} installments.", "installments")
+    else:
+        count = _parse_installments(1 if installments in (None, "") else installments)
+        term = default_term(count)
+    email = normalize_email(holder_email, "holder_email") if holder_email else None
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        existing = session.get(PreAuthorization, tid)
+        if existing is not None:
+            if (existing.account_id, existing.original_value, existing.installments) == (
+                account.id, amount, count
+            ):
+                return existing
+            raise Conflict("duplicate_transaction",
+                           f"Transaction {tid} already exists with other values.",
+                           "transactionId")
+        _check_can_buy(session, account)
+        _check_dependent_cap(session, account, email, amount)
+        available = _available(session, account)
+        if amount > available:
+            raise Conflict("insufficient_credit",
+                           f"Insufficient credit: {amount} requested, {available} available.")
+        if not settle and expiration_date is None:
+            expiration_date = store_today(get_settings(session)) + timedelta(days=HOLD_DAYS)
+        hold = PreAuthorization(
+            id=tid, account_id=account.id, holder_email=email, status="Authorized",
+            value=amount, original_value=amount, installments=count, payment_term=term,
+            settle=bool(settle), expiration_date=None if settle else expiration_date,
+            order_id=order_id, available_at_approval=available, done_by=actor,
+        )
+        session.add(hold)
+        account.pre_authorized = account.pre_authorized + amount
+        try:
+            session.flush()
+        except IntegrityError:
+            raise Conflict("duplicate_transaction", f"Transaction {tid} already exists.",
+                           "transactionId") from None
+        audit(session, actor, "transaction.authorize", hold, account_id=account.id,
+              value=amount, installments=count, term=term)
+    return hold
+
+
+def update_authorization(session: Session, account_id: str, transaction_id: str, value, *,
+                         actor: str) -> PreAuthorization:
+    """Change a held value. An increase is re-checked and capped by the store's growth rate."""
+    amount = parse_amount(value)
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        hold = get_transaction(session, account.id, transaction_id)
+        if hold.status != "Authorized":
+            raise Conflict("invalid_transition", f"Transaction is {hold.status}, not Authorized.")
+        if amount > hold.value:
+            settings = get_settings(session)
+            ceiling = (hold.original_value * (1 + settings.max_pre_authorization_growth_rate)
+                       ).quantize(Decimal("0.01"))
+            if amount > ceiling:
+                raise Conflict("growth_exceeded",
+                               f"The value may grow to at most {ceiling}.", "value")
+            _check_can_buy(session, account)
+            _check_dependent_cap(session, account, hold.holder_email, amount, exclude_id=hold.id)
+            available = _available(session, account) + hold.value
+            if amount > available:
+                raise Conflict("insufficient_credit",
+                               f"Insufficient credit: {amount} requested, {available} available.")
+            hold.available_at_approval = available
+        account.pre_authorized = account.pre_authorized + amount - hold.value
+        old, hold.value = hold.value, amount
+        audit(session, actor, "transaction.update", hold, account_id=account.id, old=old, new=amount)
+    return hold
+
+
+def _release(account: Account, hold: PreAuthorization, status: str) -> None:
+    account.pre_authorized = account.pre_authorized - hold.value
+    hold.status = status
+    hold.resolved_at = utcnow()
+
+
+def cancel_authorization(session: Session, account_id: str, transaction_id: str, *,
+                         actor: str) -> PreAuthorization:
+    """Release a hold. Cancelling an already cancelled hold changes nothing."""
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        hold = get_transaction(session, account.id, transaction_id)
+        if hold.status == "Cancelled":
+            return hold
+        if hold.status != "Authorized":
+            raise Conflict("invalid_transition",
+                           f"Transaction is {hold.status}; refund a settled one instead.")
+        _release(account, hold, "Cancelled")
+        audit(session, actor, "transaction.cancel", hold, account_id=account.id)
+    return hold
+
+
+def expire_authorizations(session: Session, *, actor: str = "system") -> int:
+    """Expire holds created with settle=false whose expiration date has passed."""
+    today = store_today(get_settings(session))
+    due = session.execute(
+        select(PreAuthorization.account_id, PreAuthorization.id).where(
+            PreAuthorization.status == "Authorized", PreAuthorization.expiration_date < today
+        )
+    ).all()
+    for account_id, tid in due:
+        with write_transaction(session):
+            account = lock_account(session, account_id)
+            hold = session.get(PreAuthorization, tid)
+            if hold.status == "Authorized":
+                _release(account, hold, "Expired")
+                audit(session, actor, "transaction.expire", hold, account_id=account.id)
+    return len(due)
+
+
+def _new_friendly_id(session: Session) -> str:
+    while True:
+        candidate = f"{secrets.randbelow(10**8):08d}"
+        if session.scalar(select(Invoice.id).where(Invoice.friendly_id == candidate)) is None:
+            return candidate
+
+
+def _issue_invoice(session: Session, account: Account, hold: PreAuthorization, number: int,
+                   value: Decimal, due: date, actor: str, total: int) -> Invoice:
+    invoice = Invoice(
+        id=f"{hold.id}-{number:02d}", friendly_id=_new_friendly_id(session),
+        account_id=account.id, transaction_id=hold.id, order_id=hold.order_id,
+        installment=number, number_of_installments=total, status="Opened", value=value,
+        paid_amount=Decimal("0.00"), due_date=due, original_due_date=due,
+    )
+    session.add(invoice)
+    session.flush()
+    post(session, account, "Invoice", -value, actor, invoice=invoice)
+    return invoice
+
+
+def settle(session: Session, account_id: str, transaction_id: str, value, *,
+           actor: str) -> PreAuthorization:
+    """Bill a purchase: release the hold and issue one invoice per installment.
+
+    Settling again with the same value changes nothing; with another value it changes
+    the settled value (lower shrinks open invoices latest due first, higher issues a
+    new invoice for the difference).
+    """
+    amount = parse_amount(value)
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        hold = get_transaction(session, account.id, transaction_id)
+        if hold.status == "Settled":
+            if amount != hold.settled_value:
+                _change_settled_value(session, account, hold, amount, actor)
+            return hold
+        if hold.status != "Authorized":
+            raise Conflict("invalid_transition", f"Transaction is {hold.status}; it cannot be settled.")
+        if amount > hold.value:
+            _check_can_buy(session, account)
+            available = _available(session, account) + hold.value
+            if amount > available:
+                raise Conflict("insufficient_credit",
+                               f"Insufficient credit: {amount} to settle, {available} available.")
+        _release(account, hold, "Settled")
+        today = store_today(get_settings(session))
+        offsets = [int(d) for d in hold.payment_term.split("/")]
+        for number, (part, offset) in enumerate(zip(split(amount, len(offsets)), offsets,
+                                                    strict=True), start=1):
+            _issue_invoice(session, account, hold, number, part, today + timedelta(days=offset),
+                           actor, len(offsets))
+        hold.settled_value = amount
+        audit(session, actor, "transaction.settle", hold, account_id=account.id, value=amount)
+    return hold
+
+
+def _change_settled_value(session: Session, account: Account, hold: PreAuthorization,
+                          amount: Decimal, actor: str) -> None:
+    old = hold.settled_value
+    if amount < hold.refunded_value:
+        raise Conflict("refund_exceeds_settled",
+                       f"{hold.refunded_value} was already refunded; settle at least that.")
+    if amount < old:
+        _give_back(session, account, hold, old - amount, actor)
+    else:
+        _check_can_buy(session, account)
+        extra = amount - old
+        available = _available(session, account)
+        if extra > available:
+            raise Conflict("insufficient_credit",
+                           f"Insufficient credit: {extra} more, {available} available.")
+        count = session.scalar(select(func.count()).where(Invoice.transaction_id == hold.id))
+        first_offset = int(hold.payment_term.split("/")[0])
+        due = store_today(get_settings(session)) + timedelta(days=first_offset)
+        _issue_invoice(session, account, hold, count + 1, extra, due, actor, count + 1)
+    hold.settled_value = amount
+    audit(session, actor, "transaction.change_settled_value", hold, account_id=account.id,
+          old=old, new=amount)
+
+
+def _give_back(session: Session, account: Account, hold: PreAuthorization, amount: Decimal,
+               actor: str) -> None:
+    """Shrink the open invoices of `hold`, latest due first; credit what is left over."""
+    open_invoices = session.scalars(
+        select(Invoice).where(Invoice.transaction_id == hold.id, Invoice.status == "Opened")
+        .order_by(Invoice.due_date.desc(), Invoice.installment.desc())
+    )
+    left = amount
+    for invoice in open_invoices:
+        if left <= 0:
+            break
+        cut = min(left, invoice.remaining)
+        if cut <= 0:
+            continue
+        invoice.value = invoice.value - cut
+        post(session, account, "Refund", cut, actor, invoice=invoice)
+        if invoice.remaining == 0:
+            invoice.status = "Paid" if invoice.paid_amount > 0 else "Cancelled"
+            invoice.resolved_at = utcnow()
+        left -= cut
+    if left > 0:
+        post(session, account, "Refund", left, actor, transaction_id=hold.id,
+             description="Refund beyond open invoices")
+
+
+def refund(session: Session, account_id: str, transaction_id: str, value, *, actor: str,
+           refund_id: str | None = None) -> Refund:
+    """Give back part or all of a settled purchase, never more than was settled.
+
+    Idempotent on refund_id: a retry with the same value returns the first refund.
+    """
+    amount = parse_amount(value)
+    rid = str(refund_id).strip()[:80] if refund_id else uuid.uuid4().hex
+    with write_transaction(session):
+        account = lock_account(session, account_id)
+        hold = get_transaction(session, account.id, transaction_id)
+        existing = session.get(Refund, rid)
+        if existing is not None:
+            if existing.transaction_id == hold.id and existing.value == amount:
+                return existing
+            raise Conflict("duplicate_refund", f"Refund {rid} already exists with other values.")
+        if hold.status != "Settled":
+            raise Conflict("invalid_transition", f"Transaction is {hold.status}, not Settled.")
+        refundable = hold.settled_value - hold.refunded_value
+        if amount > refundable:
+            raise Conflict("refund_exceeds_settled",
+                           f"At most {refundable} can still be refunded.", "value")
+        _give_back(session, account, hold, amount, actor)
+        hold.refunded_value = hold.refunded_value + amount
+        record = Refund(id=rid, transaction_id=hold.id, value=amount, done_by=actor)
+        session.add(record)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise Conflict("duplicate_refund", f"Refund {rid} already exists.") from None
+        audit(session, actor, "transaction.refund", hold, account_id=account.id, value=amount,
+              refund_id=rid)
+    return record
+
+
+def settle_due_authorizations(session: Session, *, actor: str = "system") -> int:
+    """Settle holds (settle=true) that have waited the store's business days."""
+    settings = get_settings(session)
+    today = store_today(settings)
+    pending = session.execute(
+        select(PreAuthorization.account_id, PreAuthorization.id, PreAuthorization.created_at)
+        .where(PreAuthorization.status == "Authorized", PreAuthorization.settle.is_(True))
+    ).all()
+    settled = 0
+    for account_id, tid, created_at in pending:
+        ready_on = add_business_days(
+            created_at.date(), settings.settle_after_business_days, settings.holiday_country
+        )
+        if ready_on <= today:
+            hold = get_transaction(session, account_id, tid)
+            settle(session, account_id, tid, hold.value, actor=actor)
+            settled += 1
+    return settled

@@ -1,0 +1,56 @@
+"""Checks of identity input: documents with their check digits, e-mail addresses."""
+
+import re
+
+from email_validator import EmailNotValidError, validate_email
+from validate_docbr import CNPJ, CPF
+
+from .errors import InvalidInput
+
+DOCUMENT_TYPES = ("CPF", "CNPJ", "Other")
+_OTHER_DOCUMENT = re.compile(r"^[A-Za-z0-9.\-/]{1,40}$")
+
+
+def normalize_document(document: str, document_type: str) -> tuple[str, str]:
+    """Return (digits-only document, canonical type), or raise with a clear code."""
+    kind = {t.lower(): t for t in DOCUMENT_TYPES}.get(str(document_type or "").strip().lower())
+    if kind is None:
+        raise InvalidInput(
+            "invalid_document_type",
+            "Document type must be CPF, CNPJ or Other.",
+            "document_type",
+        )
+    raw = str(document or "").strip()
+    if kind == "Other":
+        if not _OTHER_DOCUMENT.match(raw):
+            raise InvalidInput(
+                "invalid_document",
+                "Document must be 1–40 letters, digits, dots, dashes or slashes.",
+                "document",
+            )
+        return raw.upper(), kind
+    digits = re.sub(r"[.\-/\s]", "", raw)
+    checker = CPF() if kind == "CPF" else CNPJ()
+    if not digits.isdigit() or not checker.validate(digits):
+        raise InvalidInput(
+            "invalid_document", f"{raw or '(empty)'} is not a valid {kind}.", "document"
+        )
+    return digits, kind
+
+
+def normalize_email(email: str, field: str = "email") -> str:
+    """Return the address lower-cased, or raise `invalid_email`."""
+    raw = str(email or "").strip()
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidInput("invalid_email", f"{raw or '(empty)'} is not a valid e-mail.", field)
+    return result.normalized.lower()
+
+
+def require_text(value: str | None, field: str, code: str = "reason_required") -> str:
+    """Return the stripped text, or raise when it is empty."""
+    text = str(value or "").strip()
+    if not text:
+        raise InvalidInput(code, f"A {field} is required.", field)
+    return text[:500]

@@ -1,0 +1,388 @@
+"""SQLAlchemy models: the tables of the credit ledger and the people who use it.
+
+Money is Numeric(14, 2) and always read as Decimal. Timestamps are stored in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+Money = Numeric(14, 2, asdecimal=True)
+Rate = Numeric(9, 6, asdecimal=True)
+ZERO = Decimal("0.00")
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(db.TypeDecorator):
+    """A DateTime that is always returned timezone-aware in UTC (SQLite forgets zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Account(db.Model):
+    """A credit line: one per customer document; its balance caches Σ statement entries."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("document", "document_type"),
+        CheckConstraint("credit_limit >= 0", name="limit_not_negative"),
+        CheckConstraint("tolerance >= 0", name="tolerance_not_negative"),
+        CheckConstraint("pre_authorized >= 0", name="holds_not_negative"),
+        Index("ix_accounts_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    document: Mapped[str] = mapped_column(String(40))
+    document_type: Mapped[str] = mapped_column(String(8))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(10), default="Open", index=True)
+    credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO, index=True)
+    tolerance: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
+    balance: Mapped[Decimal] = mapped_column(Money, default=ZERO, index=True)
+    pre_authorized: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    # Set when an owner lifts a hold: invoices due before it no longer block purchases.
+    hold_forgiven_before: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    holders: Mapped[list[Holder]] = relationship(
+        back_populates="account", order_by="Holder.level, Holder.email"
+    )
+
+    @property
+    def used(self) -> Decimal:
+        """Credit consumed by invoices and adjustments: limit − balance."""
+        return self.credit_limit - self.balance
+
+    @property
+    def available_credit(self) -> Decimal:
+        """Balance less active holds (`availableCredit` in the API)."""
+        return self.balance - self.pre_authorized
+
+    def tolerance_margin(self, tolerance_enabled: bool) -> Decimal:
+        """Extra credit the tolerance grants, when the store enables it."""
+        if not tolerance_enabled:
+            return ZERO
+        return (self.tolerance * self.credit_limit).quantize(Decimal("0.01"))
+
+    def available_balance(self, tolerance_enabled: bool) -> Decimal:
+        """What a purchase may spend now (`availableBalance` in the API)."""
+        return self.available_credit + self.tolerance_margin(tolerance_enabled)
+
+    @property
+    def utilization(self) -> Decimal:
+        """Share of the limit in use (invoices + holds), 0 when there is no limit."""
+        if self.credit_limit <= 0:
+            return Decimal("0")
+        return (self.used + self.pre_authorized) / self.credit_limit
+
+
+class Holder(db.Model):
+    """A person who may buy on an account: level 1 is the main holder, 2 a dependent."""
+
+    __tablename__ = "holders"
+    __table_args__ = (UniqueConstraint("account_id", "email"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    level: Mapped[int] = mapped_column(Integer, default=2)
+    spending_cap: Mapped[Decimal | None] = mapped_column(Money)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship(back_populates="holders")
+
+
+class User(UserMixin, db.Model):
+    """Someone who logs in: store staff (owner, finance, support) or a customer."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_staff(self) -> bool:
+        """Whether the user works for the store (any role but customer)."""
+        return self.role in ("owner", "finance", "support")
+
+
+class PreAuthorization(db.Model):
+    """A hold on an account's credit for one purchase, until settled or released."""
+
+    __tablename__ = "pre_authorizations"
+    __table_args__ = (
+        CheckConstraint("value > 0", name="value_positive"),
+        CheckConstraint("installments >= 1", name="installments_positive"),
+        Index("ix_pre_authorizations_account_status", "account_id", "status"),
+        Index("ix_pre_authorizations_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the transactionId
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    holder_email: Mapped[str | None] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(12), default="Authorized")
+    value: Mapped[Decimal] = mapped_column(Money)
+    original_value: Mapped[Decimal] = mapped_column(Money)
+    installments: Mapped[int] = mapped_column(Integer, default=1)
+    payment_term: Mapped[str] = mapped_column(String(64))
+    settle: Mapped[bool] = mapped_column(Boolean, default=True)
+    expiration_date: Mapped[date | None] = mapped_column(Date)
+    order_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    available_at_approval: Mapped[Decimal] = mapped_column(Money)
+    settled_value: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    refunded_value: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    done_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship()
+
+
+class Invoice(db.Model):
+    """One installment of a settled purchase: Opened, Paid or Cancelled."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint("value >= 0", name="value_not_negative"),
+        CheckConstraint("paid_amount >= 0 AND paid_amount <= value", name="paid_within_value"),
+        Index("ix_invoices_status_due", "status", "due_date"),
+        Index("ix_invoices_account_status_due", "account_id", "status", "due_date"),
+        Index("ix_invoices_created", "created_at"),
+        Index("ix_invoices_value", "value"),
+    )
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # <transactionId>-01
+    friendly_id: Mapped[str] = mapped_column(String(8), unique=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("pre_authorizations.id"), index=True)
+    order_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    installment: Mapped[int] = mapped_column(Integer)
+    number_of_installments: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="Opened")
+    value: Mapped[Decimal] = mapped_column(Money)
+    paid_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    original_due_date: Mapped[date] = mapped_column(Date)
+    postponements: Mapped[int] = mapped_column(Integer, default=0)
+    payment_link: Mapped[str] = mapped_column(String(1000), default="")
+    observation: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship()
+
+    @property
+    def remaining(self) -> Decimal:
+        """What is still owed on the invoice while it is open."""
+        return self.value - self.paid_amount
+
+
+class Payment(db.Model):
+    """Money received against an invoice; idempotent on its external id."""
+
+    __tablename__ = "payments"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    done_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Refund(db.Model):
+    """Part or all of a settled purchase given back; idempotent on its external id."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("value > 0", name="value_positive"),)
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("pre_authorizations.id"), index=True)
+    value: Mapped[Decimal] = mapped_column(Money)
+    done_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StatementEntry(db.Model):
+    """One append-only line of an account's ledger; Σ value is the balance."""
+
+    __tablename__ = "statement_entries"
+    __table_args__ = (
+        Index("ix_statement_entries_account_id", "account_id", "id"),
+        Index("ix_statement_entries_invoice", "invoice_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    origin: Mapped[str] = mapped_column(String(16))
+    value: Mapped[Decimal] = mapped_column(Money)
+    invoice_id: Mapped[str | None] = mapped_column(String(80))
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    installment: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    done_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+@event.listens_for(StatementEntry, "before_update")
+@event.listens_for(StatementEntry, "before_delete")
+def _ledger_is_append_only(mapper, connection, target):
+    raise RuntimeError("statement entries are append-only")
+
+
+class StoreSettings(db.Model):
+    """The store's one row of configuration (id = 1)."""
+
+    __tablename__ = "store_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), default="BRL")
+    locale: Mapped[str] = mapped_column(String(10), default="pt_BR")
+    timezone: Mapped[str] = mapped_column(String(64), default="America/Sao_Paulo")
+    holiday_country: Mapped[str] = mapped_column(String(2), default="BR")
+    tolerance_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    settle_after_business_days: Mapped[int] = mapped_column(Integer, default=5)
+    postponement_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    postponement_limit: Mapped[int] = mapped_column(Integer, default=2)
+    max_postponement_days: Mapped[int] = mapped_column(Integer, default=30)
+    daily_interest_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
+    late_fee_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
+    max_pre_authorization_growth_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0.1"))
+    automatic_account_creation: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_credit_value: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    my_credits_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    overdue_hold_days: Mapped[int] = mapped_column(Integer, default=30)
+    payment_instructions: Mapped[str] = mapped_column(Text, default="")
+    reminder_days_before: Mapped[list] = mapped_column(JSON, default=lambda: [5, 1, 0])
+    reminder_days_after: Mapped[list] = mapped_column(JSON, default=lambda: [3])
+    reminder_time: Mapped[str] = mapped_column(String(5), default="12:00")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PaymentTerm(db.Model):
+    """A payment term offered at checkout, e.g. `30/60/90`: one invoice per number."""
+
+    __tablename__ = "payment_terms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    days: Mapped[str] = mapped_column(String(64), unique=True)
+    interest_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def day_offsets(self) -> list[int]:
+        """The due-day offsets of the installments."""
+        return [int(part) for part in self.days.split("/")]
+
+    @property
+    def installments(self) -> int:
+        """How many invoices the term issues."""
+        return len(self.day_offsets)
+
+
+class ApiKey(db.Model):
+    """An integration's credentials: the app key is public, the token only hashed."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(128))
+    label: Mapped[str] = mapped_column(String(120))
+    scopes: Mapped[str] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def scope_set(self) -> set[str]:
+        """The scopes as a set of names."""
+        return {s for s in self.scopes.split(",") if s}
+
+
+class AuditEvent(db.Model):
+    """Who did what to which record, with the reason when one is required."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_account", "account_id", "id"),
+        Index("ix_audit_events_target", "target_type", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(254), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(80))
+    account_id: Mapped[str | None] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class IdempotencyRecord(db.Model):
+    """The first response to a request sent with an Idempotency-Key, replayed on retries."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("client", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client: Mapped[str] = mapped_column(String(120))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,142 @@
+"""Users, roles and API keys: who may log in or call the API, with hashed secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .credit.errors import Conflict, InvalidInput
+from .credit.ledger import audit, write_transaction
+from .credit.validation import normalize_email
+from .models import ApiKey, Holder, User, utcnow
+
+ROLES = ("owner", "finance", "support", "customer")
+SCOPES = (
+    "accounts:read",
+    "accounts:write",
+    "invoices:read",
+    "invoices:create",
+    "invoices:pay",
+    "statements:read",
+    "transactions:write",
+    "storeconfig:read",
+    "storeconfig:write",
+)
+MIN_PASSWORD = 8
+
+
+def _check_password(password: str) -> str:
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput("weak_password", f"Use at least {MIN_PASSWORD} characters.", "password")
+    return password
+
+
+def create_user(session: Session, email: str, role: str, *, actor: str,
+                password: str | None = None, name: str = "") -> User:
+    """Create a login. A customer must be a holder of at least one account."""
+    email = normalize_email(email)
+    if role not in ROLES:
+        raise InvalidInput("invalid_role", f"Role must be one of {', '.join(ROLES)}.", "role")
+    if password is not None:
+        _check_password(password)
+    with write_transaction(session):
+        if session.scalar(select(User.id).where(User.email == email)):
+            raise Conflict("duplicate_email", f"{email} already has a login.", "email")
+        if role == "customer" and not session.scalar(select(Holder.id).where(Holder.email == email)):
+            raise Conflict("not_a_holder", f"{email} is not a holder of any account.", "email")
+        user = User(email=email, role=role, name=name.strip()[:200],
+                    password_hash=generate_password_hash(password) if password else None)
+        session.add(user)
+        session.flush()
+        audit(session, actor, "user.create", user, email=email, role=role)
+    return user
+
+
+def set_password(session: Session, user: User, password: str, *, actor: str) -> None:
+    """Store a new password hash."""
+    _check_password(password)
+    with write_transaction(session):
+        user = session.get(User, user.id)
+        user.password_hash = generate_password_hash(password)
+        audit(session, actor, "user.password", user)
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None (same time either way)."""
+    try:
+        email = normalize_email(email)
+    except InvalidInput:
+        return None
+    user = session.scalar(select(User).where(User.email == email))
+    hashed = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    ok = check_password_hash(hashed, password or "")
+    if not (user and user.active and user.password_hash and ok):
+        return None
+    user.last_login_at = utcnow()
+    session.commit()
+    return user
+
+
+_DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_scopes(text: str) -> list[str]:
+    """`all` or a comma-separated list of known scopes."""
+    wanted = [s.strip() for s in str(text or "").split(",") if s.strip()]
+    if wanted == ["all"]:
+        return list(SCOPES)
+    unknown = [s for s in wanted if s not in SCOPES]
+    if unknown or not wanted:
+        raise InvalidInput("invalid_scopes",
+                           f"Scopes must be 'all' or some of: {', '.join(SCOPES)}.", "scopes")
+    return wanted
+
+
+def create_api_key(session: Session, label: str, scopes: list[str], *, actor: str) -> tuple[ApiKey, str]:
+    """Create a key; returns it with its token, which is shown once and stored hashed."""
+    label = str(label or "").strip()[:120]
+    if not label:
+        raise InvalidInput("label_required", "A label is required.", "label")
+    token = secrets.token_urlsafe(32)
+    with write_transaction(session):
+        key = ApiKey(key=f"vtexappkey-{secrets.token_hex(8)}", token_hash=_hash_token(token),
+                     label=label, scopes=",".join(parse_scopes(",".join(scopes))),
+                     created_by=actor)
+        session.add(key)
+        session.flush()
+        audit(session, actor, "api_key.create", key, label=label, scopes=key.scopes)
+    return key, token
+
+
+def find_api_key(session: Session, app_key: str | None, app_token: str | None) -> ApiKey | None:
+    """The active key matching this key/token pair, or None."""
+    if not app_key or not app_token:
+        return None
+    key = session.scalar(select(ApiKey).where(ApiKey.key == app_key, ApiKey.active))
+    if key is None or not hmac.compare_digest(key.token_hash, _hash_token(app_token)):
+        return None
+    return key
+
+
+def revoke_api_key(session: Session, key_id: int, *, actor: str) -> None:
+    """Deactivate a key for good."""
+    with write_transaction(session):
+        key = session.get(ApiKey, key_id)
+        if key is not None and key.active:
+            key.active = False
+            audit(session, actor, "api_key.revoke", key, label=key.label)
+
+
+def customer_account_ids(session: Session, email: str) -> list[str]:
+    """The accounts where this e-mail is a holder (main or dependent)."""
+    return list(session.scalars(select(Holder.account_id).where(Holder.email == email)
+                                .order_by(Holder.level, Holder.account_id)))
