@@ -11,6 +11,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then environment, then test_config."""
     app = Flask(
         __name__,
+        instance_path=(test_config or {}).get("INSTANCE_PATH"),
         instance_relative_config=True,
         template_folder="../templates",
         static_folder="../static",

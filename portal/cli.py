@@ -34,8 +34,9 @@ def create_user(email: str, role: str, password: str | None, name: str) -> None:
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = people.create_user(db.session, email, role, actor=CLI_ACTOR, password=password,
-                                  name=name)
+        user = people.create_user(
+            db.session, email, role, actor=CLI_ACTOR, password=password, name=name
+        )
     except CreditError as error:
         _fail(error)
     click.echo(f"Created {user.role} {user.email}")
@@ -43,13 +44,18 @@ def create_user(email: str, role: str, password: str | None, name: str) -> None:
 
 @apikeys_cli.command("create")
 @click.option("--label", required=True)
-@click.option("--scopes", default="all", show_default=True,
-              help="'all' or a comma-separated list of: " + ", ".join(people.SCOPES))
+@click.option(
+    "--scopes",
+    default="all",
+    show_default=True,
+    help="'all' or a comma-separated list of: " + ", ".join(people.SCOPES),
+)
 def create_api_key(label: str, scopes: str) -> None:
     """Create an API key and print its key and token (the token is shown only now)."""
     try:
-        key, token = people.create_api_key(db.session, label, people.parse_scopes(scopes),
-                                           actor=CLI_ACTOR)
+        key, token = people.create_api_key(
+            db.session, label, people.parse_scopes(scopes), actor=CLI_ACTOR
+        )
     except CreditError as error:
         _fail(error)
     click.echo(f"X-VTEX-API-AppKey: {key.key}")
@@ -85,8 +91,9 @@ def seed_demo(if_empty: bool, accounts: int) -> None:
     logins_file = Path(current_app.instance_path) / "demo-logins.txt"
     if not (if_empty and has_data(db.session)):
         logins = seed(db.session, accounts=accounts)
-        logins_file.write_text("".join(f"{role:9} {email}  {password}\n"
-                                       for role, email, password in logins))
+        logins_file.write_text(
+            "".join(f"{role:9} {email}  {password}\n" for role, email, password in logins)
+        )
         logins_file.chmod(0o600)
     if logins_file.exists():
         click.echo("Demo logins (role, e-mail, password) — from instance/demo-logins.txt:")

@@ -40,5 +40,5 @@ def database_url(instance_path: str) -> str:
         return f"sqlite:///{Path(instance_path) / 'portal.sqlite3'}"
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

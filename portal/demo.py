@@ -16,10 +16,22 @@ from .models import Account, Invoice
 
 ACTOR = "demo-seed"
 COMPANIES = [
-    "Papelaria Central", "Distribuidora Sol", "Mercado Bom Preço", "Ferragens Aliança",
-    "Café Serra Azul", "Construtora Horizonte", "Farmácia Vida", "Padaria Trigo Dourado",
-    "Auto Peças Rota", "Escritório Ágil", "Gráfica Pixel", "Hotel Mirante",
-    "Restaurante Sabor", "Clínica Bem Estar", "Loja Bella Moda", "Tech Soluções",
+    "Papelaria Central",
+    "Distribuidora Sol",
+    "Mercado Bom Preço",
+    "Ferragens Aliança",
+    "Café Serra Azul",
+    "Construtora Horizonte",
+    "Farmácia Vida",
+    "Padaria Trigo Dourado",
+    "Auto Peças Rota",
+    "Escritório Ágil",
+    "Gráfica Pixel",
+    "Hotel Mirante",
+    "Restaurante Sabor",
+    "Clínica Bem Estar",
+    "Loja Bella Moda",
+    "Tech Soluções",
 ]
 
 
@@ -31,12 +43,21 @@ def has_data(session: Session) -> bool:
 def seed(session: Session, accounts: int = 50, rng_seed: int = 7) -> list[tuple[str, str, str]]:
     """Create the demo store; returns (role, e-mail, password) of each demo login."""
     rng = random.Random(rng_seed)
-    credit.update_settings(session, {
-        "tolerance_enabled": True, "postponement_enabled": True, "postponement_limit": 2,
-        "max_postponement_days": 15, "daily_interest_rate": "0.001", "late_fee_rate": "0.02",
-        "automatic_account_creation": True, "default_credit_value": "500",
-        "payment_instructions": "Pay by bank slip or PIX using the link on each invoice.",
-    }, ACTOR)
+    credit.update_settings(
+        session,
+        {
+            "tolerance_enabled": True,
+            "postponement_enabled": True,
+            "postponement_limit": 2,
+            "max_postponement_days": 15,
+            "daily_interest_rate": "0.001",
+            "late_fee_rate": "0.02",
+            "automatic_account_creation": True,
+            "default_credit_value": "500",
+            "payment_instructions": "Pay by bank slip or PIX using the link on each invoice.",
+        },
+        ACTOR,
+    )
     for days in ("7", "28", "30/60", "30/60/90"):
         credit.save_term(session, days, ACTOR)
 
@@ -48,8 +69,9 @@ def seed(session: Session, accounts: int = 50, rng_seed: int = 7) -> list[tuple[
     logins = []
     for role in ("owner", "finance", "support"):
         password = secrets.token_urlsafe(9)
-        people.create_user(session, f"{role}@demo.example", role, actor=ACTOR,
-                           password=password, name=role.title())
+        people.create_user(
+            session, f"{role}@demo.example", role, actor=ACTOR, password=password, name=role.title()
+        )
         logins.append((role, f"{role}@demo.example", password))
     password = secrets.token_urlsafe(9)
     people.create_user(session, opened[0].email, "customer", actor=ACTOR, password=password)
@@ -63,14 +85,23 @@ def _open_demo_account(session: Session, rng: random.Random, n: int) -> Account:
     document = (CNPJ() if is_company else CPF()).generate()
     slug = company.lower().replace(" ", ".").encode("ascii", "ignore").decode()
     account = credit.open_account(
-        session, document=document, document_type="CNPJ" if is_company else "CPF",
+        session,
+        document=document,
+        document_type="CNPJ" if is_company else "CPF",
         email=f"buyer{n:03d}@{slug.replace('.', '')}.example",
-        name=f"{company} {n + 1}", credit_limit=Decimal(rng.choice([1000, 2500, 5000, 10000, 25000])),
-        tolerance=rng.choice(["0", "0.1", "0.2"]), actor=ACTOR,
+        name=f"{company} {n + 1}",
+        credit_limit=Decimal(rng.choice([1000, 2500, 5000, 10000, 25000])),
+        tolerance=rng.choice(["0", "0.1", "0.2"]),
+        actor=ACTOR,
     )
     if n % 4 == 0:
-        credit.add_holder(session, account.id, f"dependent{n:03d}@{account.email.split('@')[1]}",
-                          actor=ACTOR, spending_cap=Decimal(500) if n % 8 == 0 else None)
+        credit.add_holder(
+            session,
+            account.id,
+            f"dependent{n:03d}@{account.email.split('@')[1]}",
+            actor=ACTOR,
+            spending_cap=Decimal(500) if n % 8 == 0 else None,
+        )
     return account
 
 
@@ -81,9 +112,14 @@ def _buy_and_bill(session: Session, rng: random.Random, account: Account, n: int
         value = (Decimal(rng.randint(5000, 90000)) / 100).quantize(Decimal("0.01"))
         if value > available:
             continue
-        hold = credit.authorize(session, account.id, value, actor=ACTOR,
-                                payment_term=rng.choice(terms),
-                                order_id=f"ORD-{n:03d}{purchase}-01")
+        hold = credit.authorize(
+            session,
+            account.id,
+            value,
+            actor=ACTOR,
+            payment_term=rng.choice(terms),
+            order_id=f"ORD-{n:03d}{purchase}-01",
+        )
         if purchase == 0 and n % 5 == 4:
             continue  # leave a pre-authorization waiting to be billed
         credit.settle(session, account.id, hold.id, value, actor=ACTOR)
@@ -110,5 +146,6 @@ def _age_some_invoices(session: Session, rng: random.Random) -> None:
             half = (invoice.value / 2).quantize(Decimal("0.01"))
             credit.pay_invoice(session, invoice.account_id, invoice.id, half, actor=ACTOR)
         elif roll < 0.37:
-            credit.cancel_invoice(session, invoice.account_id, invoice.id, actor=ACTOR,
-                                  reason="Demo: order returned")
+            credit.cancel_invoice(
+                session, invoice.account_id, invoice.id, actor=ACTOR, reason="Demo: order returned"
+            )

@@ -23,7 +23,6 @@ def store_currency() -> str:
 
     if "currency" not in g:
         from .credit.settings import get_settings
-
         from .extensions import db
 
         g.currency = get_settings(db.session).currency
@@ -63,4 +62,6 @@ def moment(value: datetime | None) -> str:
 def init_app(app: Flask) -> None:
     """Register Babel and the template filters."""
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.filters.update(money=money, number=number, percent=percent, day=day, moment=moment)
+    app.jinja_env.filters.update(
+        money=money, number=number, percent=percent, day=day, moment=moment
+    )

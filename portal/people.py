@@ -36,8 +36,15 @@ def _check_password(password: str) -> str:
     return password
 
 
-def create_user(session: Session, email: str, role: str, *, actor: str,
-                password: str | None = None, name: str = "") -> User:
+def create_user(
+    session: Session,
+    email: str,
+    role: str,
+    *,
+    actor: str,
+    password: str | None = None,
+    name: str = "",
+) -> User:
     """Create a login. A customer must be a holder of at least one account."""
     email = normalize_email(email)
     if role not in ROLES:
@@ -47,10 +54,16 @@ def create_user(session: Session, email: str, role: str, *, actor: str,
     with write_transaction(session):
         if session.scalar(select(User.id).where(User.email == email)):
             raise Conflict("duplicate_email", f"{email} already has a login.", "email")
-        if role == "customer" and not session.scalar(select(Holder.id).where(Holder.email == email)):
+        if role == "customer" and not session.scalar(
+            select(Holder.id).where(Holder.email == email)
+        ):
             raise Conflict("not_a_holder", f"{email} is not a holder of any account.", "email")
-        user = User(email=email, role=role, name=name.strip()[:200],
-                    password_hash=generate_password_hash(password) if password else None)
+        user = User(
+            email=email,
+            role=role,
+            name=name.strip()[:200],
+            password_hash=generate_password_hash(password) if password else None,
+        )
         session.add(user)
         session.flush()
         audit(session, actor, "user.create", user, email=email, role=role)
@@ -96,21 +109,28 @@ def parse_scopes(text: str) -> list[str]:
         return list(SCOPES)
     unknown = [s for s in wanted if s not in SCOPES]
     if unknown or not wanted:
-        raise InvalidInput("invalid_scopes",
-                           f"Scopes must be 'all' or some of: {', '.join(SCOPES)}.", "scopes")
+        raise InvalidInput(
+            "invalid_scopes", f"Scopes must be 'all' or some of: {', '.join(SCOPES)}.", "scopes"
+        )
     return wanted
 
 
-def create_api_key(session: Session, label: str, scopes: list[str], *, actor: str) -> tuple[ApiKey, str]:
+def create_api_key(
+    session: Session, label: str, scopes: list[str], *, actor: str
+) -> tuple[ApiKey, str]:
     """Create a key; returns it with its token, which is shown once and stored hashed."""
     label = str(label or "").strip()[:120]
     if not label:
         raise InvalidInput("label_required", "A label is required.", "label")
     token = secrets.token_urlsafe(32)
     with write_transaction(session):
-        key = ApiKey(key=f"vtexappkey-{secrets.token_hex(8)}", token_hash=_hash_token(token),
-                     label=label, scopes=",".join(parse_scopes(",".join(scopes))),
-                     created_by=actor)
+        key = ApiKey(
+            key=f"vtexappkey-{secrets.token_hex(8)}",
+            token_hash=_hash_token(token),
+            label=label,
+            scopes=",".join(parse_scopes(",".join(scopes))),
+            created_by=actor,
+        )
         session.add(key)
         session.flush()
         audit(session, actor, "api_key.create", key, label=label, scopes=key.scopes)
@@ -138,5 +158,10 @@ def revoke_api_key(session: Session, key_id: int, *, actor: str) -> None:
 
 def customer_account_ids(session: Session, email: str) -> list[str]:
     """The accounts where this e-mail is a holder (main or dependent)."""
-    return list(session.scalars(select(Holder.account_id).where(Holder.email == email)
-                                .order_by(Holder.level, Holder.account_id)))
+    return list(
+        session.scalars(
+            select(Holder.account_id)
+            .where(Holder.email == email)
+            .order_by(Holder.level, Holder.account_id)
+        )
+    )

@@ -26,8 +26,9 @@ ENGINES = ["sqlite", "postgresql"]
 ROLE_PASSWORD = "correct-horse-battery"
 
 
-def _test_config(url: str) -> dict:
+def _test_config(url: str, instance_path: str | None = None) -> dict:
     return {
+        "INSTANCE_PATH": instance_path,
         "TESTING": True,
         "SECRET_KEY": "test-secret-not-for-production",
         "SQLALCHEMY_DATABASE_URI": url,
@@ -81,9 +82,9 @@ def _empty_postgres(app) -> None:
 
 
 @pytest.fixture
-def app(database_url):
+def app(database_url, tmp_path):
     """The portal on an empty database, with an app context pushed for the test."""
-    app = create_app(_test_config(database_url))
+    app = create_app(_test_config(database_url, str(tmp_path / "instance")))
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             _empty_postgres(app)
@@ -167,8 +168,9 @@ def purchase(session):
     """Authorize and settle: purchase(account, "300", term="30/60/90") -> hold."""
 
     def buy(account, value, term=None, settle=True, **kwargs):
-        hold = credit.authorize(session, account.id, value, actor="test", payment_term=term,
-                                **kwargs)
+        hold = credit.authorize(
+            session, account.id, value, actor="test", payment_term=term, **kwargs
+        )
         if settle:
             credit.settle(session, account.id, hold.id, value, actor="test")
         return hold

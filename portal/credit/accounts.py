@@ -75,8 +75,15 @@ def open_account(
         if limit:
             post(session, account, "Credit", limit, actor, description="Initial credit limit")
         account.credit_limit = limit
-        audit(session, actor, "account.open", account, account_id=account_id,
-              credit_limit=limit, tolerance=tolerance)
+        audit(
+            session,
+            actor,
+            "account.open",
+            account,
+            account_id=account_id,
+            credit_limit=limit,
+            tolerance=tolerance,
+        )
     return account
 
 
@@ -87,8 +94,13 @@ def _check_email_free(session: Session, email: str, except_id: str | None = None
 
 
 def update_account(
-    session: Session, account_id: str, *, actor: str, email: str | None = None,
-    name: str | None = None, description: str | None = None,
+    session: Session,
+    account_id: str,
+    *,
+    actor: str,
+    email: str | None = None,
+    name: str | None = None,
+    description: str | None = None,
 ) -> Account:
     """Change the account's e-mail (its main holder follows), name or description."""
     new_email = normalize_email(email) if email is not None else None
@@ -98,9 +110,11 @@ def update_account(
         if new_email is not None and new_email != account.email:
             _check_email_free(session, new_email, except_id=account.id)
             main = _main_holder(session, account.id)
-            if session.scalar(select(Holder.id).where(
-                Holder.account_id == account.id, Holder.email == new_email, Holder.level == 2
-            )):
+            if session.scalar(
+                select(Holder.id).where(
+                    Holder.account_id == account.id, Holder.email == new_email, Holder.level == 2
+                )
+            ):
                 raise Conflict("duplicate_holder", f"{new_email} is already a dependent.", "email")
             main.email = new_email
             changes["email"] = new_email
@@ -141,7 +155,9 @@ def reopen_account(session: Session, account_id: str, *, actor: str, reason: str
     return account
 
 
-def change_limit(session: Session, account_id: str, new_limit, *, actor: str, reason: str) -> Account:
+def change_limit(
+    session: Session, account_id: str, new_limit, *, actor: str, reason: str
+) -> Account:
     """Set the credit limit; the difference is a Credit entry. A reason is required."""
     limit = parse_non_negative(new_limit, "credit_limit")
     reason = require_text(reason, "reason")
@@ -151,12 +167,22 @@ def change_limit(session: Session, account_id: str, new_limit, *, actor: str, re
         if limit != old:
             post(session, account, "Credit", limit - old, actor, description=reason)
             account.credit_limit = limit
-        audit(session, actor, "account.change_limit", account, account_id=account.id,
-              reason=reason, old=old, new=limit)
+        audit(
+            session,
+            actor,
+            "account.change_limit",
+            account,
+            account_id=account.id,
+            reason=reason,
+            old=old,
+            new=limit,
+        )
     return account
 
 
-def change_tolerance(session: Session, account_id: str, tolerance, *, actor: str, reason: str) -> Account:
+def change_tolerance(
+    session: Session, account_id: str, tolerance, *, actor: str, reason: str
+) -> Account:
     """Set the tolerance rate (0.2 = 20 % above the limit). A reason is required."""
     rate = parse_rate(tolerance, "tolerance")
     reason = require_text(reason, "reason")
@@ -164,21 +190,40 @@ def change_tolerance(session: Session, account_id: str, tolerance, *, actor: str
         account = lock_account(session, account_id)
         old = account.tolerance
         account.tolerance = rate
-        audit(session, actor, "account.change_tolerance", account, account_id=account.id,
-              reason=reason, old=old, new=rate)
+        audit(
+            session,
+            actor,
+            "account.change_tolerance",
+            account,
+            account_id=account.id,
+            reason=reason,
+            old=old,
+            new=rate,
+        )
     return account
 
 
-def adjust_balance(session: Session, account_id: str, value, *, actor: str, reason: str = "") -> Account:
+def adjust_balance(
+    session: Session, account_id: str, value, *, actor: str, reason: str = ""
+) -> Account:
     """A manual ledger adjustment (`decrease balance`): a Statement entry of ± value."""
     amount = parse_decimal(value, "value")
     if amount == 0:
         raise InvalidInput("invalid_amount", "value must not be zero.", "value")
     with write_transaction(session):
         account = lock_account(session, account_id)
-        post(session, account, "Statement", amount, actor, description=reason or "Manual adjustment")
-        audit(session, actor, "account.adjust_balance", account, account_id=account.id,
-              reason=reason, value=amount)
+        post(
+            session, account, "Statement", amount, actor, description=reason or "Manual adjustment"
+        )
+        audit(
+            session,
+            actor,
+            "account.adjust_balance",
+            account,
+            account_id=account.id,
+            reason=reason,
+            value=amount,
+        )
     return account
 
 
@@ -187,22 +232,40 @@ def add_holder(
 ) -> Holder:
     """Add a dependent (level 2) who shares the account's limit, optionally capped."""
     email = normalize_email(email)
-    cap = parse_non_negative(spending_cap, "spending_cap") if spending_cap not in (None, "") else None
+    cap = (
+        parse_non_negative(spending_cap, "spending_cap") if spending_cap not in (None, "") else None
+    )
     with write_transaction(session):
         account = lock_account(session, account_id)
-        if session.scalar(select(Holder.id).where(Holder.account_id == account.id, Holder.email == email)):
-            raise Conflict("duplicate_holder", f"{email} is already a holder of this account.", "email")
-        holder = Holder(id=uuid.uuid4().hex, account_id=account.id, email=email, level=2,
-                        spending_cap=cap)
+        if session.scalar(
+            select(Holder.id).where(Holder.account_id == account.id, Holder.email == email)
+        ):
+            raise Conflict(
+                "duplicate_holder", f"{email} is already a holder of this account.", "email"
+            )
+        holder = Holder(
+            id=uuid.uuid4().hex, account_id=account.id, email=email, level=2, spending_cap=cap
+        )
         session.add(holder)
-        audit(session, actor, "holder.add", holder, account_id=account.id, email=email,
-              spending_cap=cap)
+        audit(
+            session,
+            actor,
+            "holder.add",
+            holder,
+            account_id=account.id,
+            email=email,
+            spending_cap=cap,
+        )
     return holder
 
 
-def set_holder_cap(session: Session, account_id: str, holder_id: str, spending_cap, *, actor: str) -> Holder:
+def set_holder_cap(
+    session: Session, account_id: str, holder_id: str, spending_cap, *, actor: str
+) -> Holder:
     """Change or clear (None) a dependent's spending cap."""
-    cap = parse_non_negative(spending_cap, "spending_cap") if spending_cap not in (None, "") else None
+    cap = (
+        parse_non_negative(spending_cap, "spending_cap") if spending_cap not in (None, "") else None
+    )
     with write_transaction(session):
         account = lock_account(session, account_id)
         holder = _holder(session, account.id, holder_id)
@@ -219,7 +282,9 @@ def remove_holder(session: Session, account_id: str, holder_id: str, *, actor: s
         account = lock_account(session, account_id)
         holder = _holder(session, account.id, holder_id)
         if holder.level == 1:
-            raise Conflict("main_holder", "The main holder cannot be removed; change the account e-mail.")
+            raise Conflict(
+                "main_holder", "The main holder cannot be removed; change the account e-mail."
+            )
         audit(session, actor, "holder.remove", holder, account_id=account.id, email=holder.email)
         session.delete(holder)
 

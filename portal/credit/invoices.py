@@ -32,8 +32,15 @@ def _locked_invoice(session: Session, account_id: str, invoice_id: str) -> tuple
     return account, invoice
 
 
-def pay_invoice(session: Session, account_id: str, invoice_id: str, amount=None, *,
-                actor: str, payment_id: str | None = None) -> Invoice:
+def pay_invoice(
+    session: Session,
+    account_id: str,
+    invoice_id: str,
+    amount=None,
+    *,
+    actor: str,
+    payment_id: str | None = None,
+) -> Invoice:
     """Record a payment of `amount` (default: all that remains); idempotent on payment_id."""
     paid = parse_amount(amount, "amount") if amount not in (None, "") else None
     with write_transaction(session):
@@ -48,24 +55,34 @@ def pay_invoice(session: Session, account_id: str, invoice_id: str, amount=None,
             raise Conflict("invalid_transition", f"The invoice is {invoice.status}, not Opened.")
         paid = invoice.remaining if paid is None else paid
         if paid > invoice.remaining:
-            raise InvalidInput("overpayment",
-                               f"At most {invoice.remaining} remains to be paid.", "amount")
+            raise InvalidInput(
+                "overpayment", f"At most {invoice.remaining} remains to be paid.", "amount"
+            )
         invoice.paid_amount = invoice.paid_amount + paid
         post(session, account, "Payment", paid, actor, invoice=invoice)
         if invoice.remaining == 0:
             invoice.status, invoice.resolved_at = "Paid", utcnow()
-        session.add(Payment(id=str(payment_id or f"{invoice.id}:{utcnow().timestamp()}"),
-                            invoice_id=invoice.id, amount=paid, done_by=actor))
+        session.add(
+            Payment(
+                id=str(payment_id or f"{invoice.id}:{utcnow().timestamp()}"),
+                invoice_id=invoice.id,
+                amount=paid,
+                done_by=actor,
+            )
+        )
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict("duplicate_payment", f"Payment {payment_id} was already recorded.") from None
+            raise Conflict(
+                "duplicate_payment", f"Payment {payment_id} was already recorded."
+            ) from None
         audit(session, actor, "invoice.pay", invoice, account_id=account.id, amount=paid)
     return invoice
 
 
-def cancel_invoice(session: Session, account_id: str, invoice_id: str, *, actor: str,
-                   reason: str = "") -> Invoice:
+def cancel_invoice(
+    session: Session, account_id: str, invoice_id: str, *, actor: str, reason: str = ""
+) -> Invoice:
     """Cancel an open invoice; what was still owed returns to the balance."""
     with write_transaction(session):
         account, invoice = _locked_invoice(session, account_id, invoice_id)
@@ -77,8 +94,9 @@ def cancel_invoice(session: Session, account_id: str, invoice_id: str, *, actor:
     return invoice
 
 
-def reopen_invoice(session: Session, account_id: str, invoice_id: str, *, actor: str,
-                   reason: str = "") -> Invoice:
+def reopen_invoice(
+    session: Session, account_id: str, invoice_id: str, *, actor: str, reason: str = ""
+) -> Invoice:
     """Put a paid or cancelled invoice back to Opened (reopening a paid one voids its payments)."""
     with write_transaction(session):
         account, invoice = _locked_invoice(session, account_id, invoice_id)
@@ -92,16 +110,18 @@ def reopen_invoice(session: Session, account_id: str, invoice_id: str, *, actor:
     return invoice
 
 
-def postpone_invoice(session: Session, account_id: str, invoice_id: str, days, *,
-                     actor: str) -> Invoice:
+def postpone_invoice(
+    session: Session, account_id: str, invoice_id: str, days, *, actor: str
+) -> Invoice:
     """Move an open invoice's due date by `days`, within the store's postponement policy."""
     try:
         count = int(Decimal(str(days)))
         if Decimal(str(days)) != count:
             raise ValueError
     except (ArithmeticError, ValueError):
-        raise InvalidInput("invalid_days", "dueDays must be a whole number of days.",
-                           "dueDays") from None
+        raise InvalidInput(
+            "invalid_days", "dueDays must be a whole number of days.", "dueDays"
+        ) from None
     with write_transaction(session):
         settings = get_settings(session)
         account, invoice = _locked_invoice(session, account_id, invoice_id)
@@ -110,31 +130,54 @@ def postpone_invoice(session: Session, account_id: str, invoice_id: str, days, *
         if invoice.status != "Opened":
             raise Conflict("invalid_transition", f"The invoice is {invoice.status}, not Opened.")
         if invoice.postponements >= settings.postponement_limit:
-            raise Conflict("postponement_limit",
-                           f"The invoice was already postponed {invoice.postponements} times.")
+            raise Conflict(
+                "postponement_limit",
+                f"The invoice was already postponed {invoice.postponements} times.",
+            )
         if not 1 <= count <= settings.max_postponement_days:
-            raise Conflict("postponement_too_long",
-                           f"Postpone by 1 to {settings.max_postponement_days} days.", "dueDays")
+            raise Conflict(
+                "postponement_too_long",
+                f"Postpone by 1 to {settings.max_postponement_days} days.",
+                "dueDays",
+            )
         invoice.due_date = invoice.due_date + timedelta(days=count)
         invoice.postponements += 1
-        audit(session, actor, "invoice.postpone", invoice, account_id=account.id, days=count,
-              due_date=invoice.due_date.isoformat())
+        audit(
+            session,
+            actor,
+            "invoice.postpone",
+            invoice,
+            account_id=account.id,
+            days=count,
+            due_date=invoice.due_date.isoformat(),
+        )
     return invoice
 
 
-def annotate_invoice(session: Session, account_id: str, invoice_id: str, *, actor: str,
-                     payment_link: str | None = None, observation: str | None = None) -> Invoice:
+def annotate_invoice(
+    session: Session,
+    account_id: str,
+    invoice_id: str,
+    *,
+    actor: str,
+    payment_link: str | None = None,
+    observation: str | None = None,
+) -> Invoice:
     """Set the payment link and/or observation of an invoice."""
     if payment_link is not None:
         payment_link = str(payment_link).strip()
         if payment_link and not payment_link.startswith(("https://", "http://")):
-            raise InvalidInput("invalid_payment_link", "A payment link must start with https://.",
-                               "paymentLink")
+            raise InvalidInput(
+                "invalid_payment_link", "A payment link must start with https://.", "paymentLink"
+            )
         if len(payment_link) > 1000:
-            raise InvalidInput("invalid_payment_link", "The payment link is too long.", "paymentLink")
+            raise InvalidInput(
+                "invalid_payment_link", "The payment link is too long.", "paymentLink"
+            )
     if observation is not None and len(str(observation)) > 1000:
-        raise InvalidInput("invalid_observation", "The observation is too long (1000 max).",
-                           "observation")
+        raise InvalidInput(
+            "invalid_observation", "The observation is too long (1000 max).", "observation"
+        )
     with write_transaction(session):
         account, invoice = _locked_invoice(session, account_id, invoice_id)
         changes = {}
@@ -147,16 +190,29 @@ def annotate_invoice(session: Session, account_id: str, invoice_id: str, *, acto
     return invoice
 
 
-def change_invoice(session: Session, account_id: str, invoice_id: str, *, actor: str,
-                   status: str | None = None, payment_link: str | None = None,
-                   observation: str | None = None) -> Invoice:
+def change_invoice(
+    session: Session,
+    account_id: str,
+    invoice_id: str,
+    *,
+    actor: str,
+    status: str | None = None,
+    payment_link: str | None = None,
+    observation: str | None = None,
+) -> Invoice:
     """The API's "change invoice": annotate, then move to `status` by its own rule."""
     if status is not None and status not in STATUSES:
         raise InvalidInput("invalid_status", "status must be Opened, Paid or Cancelled.", "status")
     with write_transaction(session):
         if payment_link is not None or observation is not None:
-            annotate_invoice(session, account_id, invoice_id, actor=actor,
-                             payment_link=payment_link, observation=observation)
+            annotate_invoice(
+                session,
+                account_id,
+                invoice_id,
+                actor=actor,
+                payment_link=payment_link,
+                observation=observation,
+            )
         invoice = get_invoice(session, account_id, invoice_id)
         if status is not None and status != invoice.status:
             if invoice.status != "Opened":

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from zoneinfo import ZoneInfo, available_timezones
 
 import holidays
 from sqlalchemy import select
-
 from sqlalchemy.orm import Session
 
 from ..models import PaymentTerm, StoreSettings, utcnow
@@ -29,7 +29,9 @@ def get_settings(session: Session) -> StoreSettings:
 
 def _defaults() -> dict:
     return {
-        column.name: (column.default.arg(None) if callable(column.default.arg) else column.default.arg)
+        column.name: (
+            column.default.arg(None) if callable(column.default.arg) else column.default.arg
+        )
         for column in StoreSettings.__table__.columns
         if column.default is not None and column.name not in ("id", "updated_at")
     }
@@ -146,7 +148,7 @@ def parse_term(days: str) -> str:
             "invalid_payment_term", "A term is days separated by '/', e.g. 30/60/90.", "days"
         )
     offsets = [int(p) for p in text.split("/")]
-    if any(b <= a for a, b in zip(offsets, offsets[1:], strict=False)):
+    if any(b <= a for a, b in pairwise(offsets)):
         raise InvalidInput("invalid_payment_term", "Due days must increase: 30/60/90.", "days")
     return "/".join(str(o) for o in offsets)
 
@@ -155,13 +157,16 @@ def active_terms(session: Session) -> list[PaymentTerm]:
     """The payment terms offered at checkout, in display order."""
     return list(
         session.scalars(
-            select(PaymentTerm).where(PaymentTerm.active).order_by(PaymentTerm.position, PaymentTerm.id)
+            select(PaymentTerm)
+            .where(PaymentTerm.active)
+            .order_by(PaymentTerm.position, PaymentTerm.id)
         )
     )
 
 
 def save_term(
-    session: Session, days: str, actor: str, *, interest_rate="0", term_id: int | None = None) -> PaymentTerm:
+    session: Session, days: str, actor: str, *, interest_rate="0", term_id: int | None = None
+) -> PaymentTerm:
     """Create or change a payment term."""
     text = parse_term(days)
     rate = parse_rate(interest_rate, "interest_rate")

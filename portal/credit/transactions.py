@@ -32,11 +32,13 @@ def _parse_installments(raw) -> int:
     try:
         count = int(Decimal(str(raw)))
     except ArithmeticError:
-        raise InvalidInput("invalid_installments", "installments must be a whole number.",
-                           "installments") from None
+        raise InvalidInput(
+            "invalid_installments", "installments must be a whole number.", "installments"
+        ) from None
     if Decimal(str(raw)) != count or not 1 <= count <= MAX_INSTALLMENTS:
-        raise InvalidInput("invalid_installments",
-                           f"installments must be 1–{MAX_INSTALLMENTS}.", "installments")
+        raise InvalidInput(
+            "invalid_installments", f"installments must be 1–{MAX_INSTALLMENTS}.", "installments"
+        )
     return count
 
 
@@ -45,9 +47,11 @@ def _parse_transaction_id(raw: str | None) -> str:
         return uuid.uuid4().hex.upper()
     text = str(raw).strip()
     if not text or len(text) > 60 or not all(c.isalnum() or c in "-_." for c in text):
-        raise InvalidInput("invalid_transaction_id",
-                           "transactionId must be 1–60 letters, digits, '-', '_' or '.'.",
-                           "transactionId")
+        raise InvalidInput(
+            "invalid_transaction_id",
+            "transactionId must be 1–60 letters, digits, '-', '_' or '.'.",
+            "transactionId",
+        )
     return text
 
 
@@ -67,16 +71,21 @@ def _check_can_buy(session: Session, account: Account) -> None:
     if account.status != "Open":
         raise Conflict("account_closed", "The account is closed.")
     if is_on_hold(session, account):
-        raise Conflict("account_on_hold",
-                       "The account is on hold because of an overdue invoice.")
+        raise Conflict("account_on_hold", "The account is on hold because of an overdue invoice.")
 
 
-def _check_dependent_cap(session: Session, account: Account, email: str | None,
-                         extra: Decimal, exclude_id: str | None = None) -> None:
+def _check_dependent_cap(
+    session: Session,
+    account: Account,
+    email: str | None,
+    extra: Decimal,
+    exclude_id: str | None = None,
+) -> None:
     if email is None:
         return
-    holder = session.scalar(select(Holder).where(Holder.account_id == account.id,
-                                                 Holder.email == email))
+    holder = session.scalar(
+        select(Holder).where(Holder.account_id == account.id, Holder.email == email)
+    )
     if holder is None:
         raise Conflict("not_a_holder", f"{email} is not a holder of this account.", "email")
     if holder.spending_cap is None:
@@ -92,12 +101,16 @@ def _check_dependent_cap(session: Session, account: Account, email: str | None,
     owed = session.scalar(
         select(func.coalesce(func.sum(Invoice.value - Invoice.paid_amount), 0))
         .join(PreAuthorization, PreAuthorization.id == Invoice.transaction_id)
-        .where(Invoice.account_id == account.id, Invoice.status == "Opened",
-               PreAuthorization.holder_email == email)
+        .where(
+            Invoice.account_id == account.id,
+            Invoice.status == "Opened",
+            PreAuthorization.holder_email == email,
+        )
     )
     if Decimal(holds) + Decimal(owed) + extra > holder.spending_cap:
-        raise Conflict("dependent_cap_exceeded",
-                       f"The purchase exceeds the spending cap of {email}.")
+        raise Conflict(
+            "dependent_cap_exceeded", f"The purchase exceeds the spending cap of {email}."
+        )
 
 
 def authorize(
@@ -126,8 +139,9 @@ def authorize(
         term = parse_term(payment_term)
         count = len(term.split("/"))
         if installments not in (None, "") and _parse_installments(installments) != count:
-            raise InvalidInput("invalid_installments",
-                               f"Term {term} has {count} installments.", "installments")
+            raise InvalidInput(
+                "invalid_installments", f"Term {term} has {count} installments.", "installments"
+            )
     else:
         count = _parse_installments(1 if installments in (None, "") else installments)
         term = default_term(count)
@@ -137,40 +151,65 @@ def authorize(
         existing = session.get(PreAuthorization, tid)
         if existing is not None:
             if (existing.account_id, existing.original_value, existing.installments) == (
-                account.id, amount, count
+                account.id,
+                amount,
+                count,
             ):
                 return existing
-            raise Conflict("duplicate_transaction",
-                           f"Transaction {tid} already exists with other values.",
-                           "transactionId")
+            raise Conflict(
+                "duplicate_transaction",
+                f"Transaction {tid} already exists with other values.",
+                "transactionId",
+            )
         _check_can_buy(session, account)
         _check_dependent_cap(session, account, email, amount)
         available = _available(session, account)
         if amount > available:
-            raise Conflict("insufficient_credit",
-                           f"Insufficient credit: {amount} requested, {available} available.")
+            raise Conflict(
+                "insufficient_credit",
+                f"Insufficient credit: {amount} requested, {available} available.",
+            )
         if not settle and expiration_date is None:
             expiration_date = store_today(get_settings(session)) + timedelta(days=HOLD_DAYS)
         hold = PreAuthorization(
-            id=tid, account_id=account.id, holder_email=email, status="Authorized",
-            value=amount, original_value=amount, installments=count, payment_term=term,
-            settle=bool(settle), expiration_date=None if settle else expiration_date,
-            order_id=order_id, available_at_approval=available, done_by=actor,
+            id=tid,
+            account_id=account.id,
+            holder_email=email,
+            status="Authorized",
+            value=amount,
+            original_value=amount,
+            installments=count,
+            payment_term=term,
+            settle=bool(settle),
+            expiration_date=None if settle else expiration_date,
+            order_id=order_id,
+            available_at_approval=available,
+            done_by=actor,
         )
         session.add(hold)
         account.pre_authorized = account.pre_authorized + amount
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict("duplicate_transaction", f"Transaction {tid} already exists.",
-                           "transactionId") from None
-        audit(session, actor, "transaction.authorize", hold, account_id=account.id,
-              value=amount, installments=count, term=term)
+            raise Conflict(
+                "duplicate_transaction", f"Transaction {tid} already exists.", "transactionId"
+            ) from None
+        audit(
+            session,
+            actor,
+            "transaction.authorize",
+            hold,
+            account_id=account.id,
+            value=amount,
+            installments=count,
+            term=term,
+        )
     return hold
 
 
-def update_authorization(session: Session, account_id: str, transaction_id: str, value, *,
-                         actor: str) -> PreAuthorization:
+def update_authorization(
+    session: Session, account_id: str, transaction_id: str, value, *, actor: str
+) -> PreAuthorization:
     """Change a held value. An increase is re-checked and capped by the store's growth rate."""
     amount = parse_amount(value)
     with write_transaction(session):
@@ -180,21 +219,27 @@ def update_authorization(session: Session, account_id: str, transaction_id: str,
             raise Conflict("invalid_transition", f"Transaction is {hold.status}, not Authorized.")
         if amount > hold.value:
             settings = get_settings(session)
-            ceiling = (hold.original_value * (1 + settings.max_pre_authorization_growth_rate)
-                       ).quantize(Decimal("0.01"))
+            ceiling = (
+                hold.original_value * (1 + settings.max_pre_authorization_growth_rate)
+            ).quantize(Decimal("0.01"))
             if amount > ceiling:
-                raise Conflict("growth_exceeded",
-                               f"The value may grow to at most {ceiling}.", "value")
+                raise Conflict(
+                    "growth_exceeded", f"The value may grow to at most {ceiling}.", "value"
+                )
             _check_can_buy(session, account)
             _check_dependent_cap(session, account, hold.holder_email, amount, exclude_id=hold.id)
             available = _available(session, account) + hold.value
             if amount > available:
-                raise Conflict("insufficient_credit",
-                               f"Insufficient credit: {amount} requested, {available} available.")
+                raise Conflict(
+                    "insufficient_credit",
+                    f"Insufficient credit: {amount} requested, {available} available.",
+                )
             hold.available_at_approval = available
         account.pre_authorized = account.pre_authorized + amount - hold.value
         old, hold.value = hold.value, amount
-        audit(session, actor, "transaction.update", hold, account_id=account.id, old=old, new=amount)
+        audit(
+            session, actor, "transaction.update", hold, account_id=account.id, old=old, new=amount
+        )
     return hold
 
 
@@ -204,8 +249,9 @@ def _release(account: Account, hold: PreAuthorization, status: str) -> None:
     hold.resolved_at = utcnow()
 
 
-def cancel_authorization(session: Session, account_id: str, transaction_id: str, *,
-                         actor: str) -> PreAuthorization:
+def cancel_authorization(
+    session: Session, account_id: str, transaction_id: str, *, actor: str
+) -> PreAuthorization:
     """Release a hold. Cancelling an already cancelled hold changes nothing."""
     with write_transaction(session):
         account = lock_account(session, account_id)
@@ -213,8 +259,9 @@ def cancel_authorization(session: Session, account_id: str, transaction_id: str,
         if hold.status == "Cancelled":
             return hold
         if hold.status != "Authorized":
-            raise Conflict("invalid_transition",
-                           f"Transaction is {hold.status}; refund a settled one instead.")
+            raise Conflict(
+                "invalid_transition", f"Transaction is {hold.status}; refund a settled one instead."
+            )
         _release(account, hold, "Cancelled")
         audit(session, actor, "transaction.cancel", hold, account_id=account.id)
     return hold
@@ -245,13 +292,29 @@ def _new_friendly_id(session: Session) -> str:
             return candidate
 
 
-def _issue_invoice(session: Session, account: Account, hold: PreAuthorization, number: int,
-                   value: Decimal, due: date, actor: str, total: int) -> Invoice:
+def _issue_invoice(
+    session: Session,
+    account: Account,
+    hold: PreAuthorization,
+    number: int,
+    value: Decimal,
+    due: date,
+    actor: str,
+    total: int,
+) -> Invoice:
     invoice = Invoice(
-        id=f"{hold.id}-{number:02d}", friendly_id=_new_friendly_id(session),
-        account_id=account.id, transaction_id=hold.id, order_id=hold.order_id,
-        installment=number, number_of_installments=total, status="Opened", value=value,
-        paid_amount=Decimal("0.00"), due_date=due, original_due_date=due,
+        id=f"{hold.id}-{number:02d}",
+        friendly_id=_new_friendly_id(session),
+        account_id=account.id,
+        transaction_id=hold.id,
+        order_id=hold.order_id,
+        installment=number,
+        number_of_installments=total,
+        status="Opened",
+        value=value,
+        paid_amount=Decimal("0.00"),
+        due_date=due,
+        original_due_date=due,
     )
     session.add(invoice)
     session.flush()
@@ -259,8 +322,9 @@ def _issue_invoice(session: Session, account: Account, hold: PreAuthorization, n
     return invoice
 
 
-def settle(session: Session, account_id: str, transaction_id: str, value, *,
-           actor: str) -> PreAuthorization:
+def settle(
+    session: Session, account_id: str, transaction_id: str, value, *, actor: str
+) -> PreAuthorization:
     """Bill a purchase: release the hold and issue one invoice per installment.
 
     Settling again with the same value changes nothing; with another value it changes
@@ -276,31 +340,47 @@ def settle(session: Session, account_id: str, transaction_id: str, value, *,
                 _change_settled_value(session, account, hold, amount, actor)
             return hold
         if hold.status != "Authorized":
-            raise Conflict("invalid_transition", f"Transaction is {hold.status}; it cannot be settled.")
+            raise Conflict(
+                "invalid_transition", f"Transaction is {hold.status}; it cannot be settled."
+            )
         if amount > hold.value:
             _check_can_buy(session, account)
             available = _available(session, account) + hold.value
             if amount > available:
-                raise Conflict("insufficient_credit",
-                               f"Insufficient credit: {amount} to settle, {available} available.")
+                raise Conflict(
+                    "insufficient_credit",
+                    f"Insufficient credit: {amount} to settle, {available} available.",
+                )
         _release(account, hold, "Settled")
         today = store_today(get_settings(session))
         offsets = [int(d) for d in hold.payment_term.split("/")]
-        for number, (part, offset) in enumerate(zip(split(amount, len(offsets)), offsets,
-                                                    strict=True), start=1):
-            _issue_invoice(session, account, hold, number, part, today + timedelta(days=offset),
-                           actor, len(offsets))
+        for number, (part, offset) in enumerate(
+            zip(split(amount, len(offsets)), offsets, strict=True), start=1
+        ):
+            _issue_invoice(
+                session,
+                account,
+                hold,
+                number,
+                part,
+                today + timedelta(days=offset),
+                actor,
+                len(offsets),
+            )
         hold.settled_value = amount
         audit(session, actor, "transaction.settle", hold, account_id=account.id, value=amount)
     return hold
 
 
-def _change_settled_value(session: Session, account: Account, hold: PreAuthorization,
-                          amount: Decimal, actor: str) -> None:
+def _change_settled_value(
+    session: Session, account: Account, hold: PreAuthorization, amount: Decimal, actor: str
+) -> None:
     old = hold.settled_value
     if amount < hold.refunded_value:
-        raise Conflict("refund_exceeds_settled",
-                       f"{hold.refunded_value} was already refunded; settle at least that.")
+        raise Conflict(
+            "refund_exceeds_settled",
+            f"{hold.refunded_value} was already refunded; settle at least that.",
+        )
     if amount < old:
         _give_back(session, account, hold, old - amount, actor)
     else:
@@ -308,22 +388,32 @@ def _change_settled_value(session: Session, account: Account, hold: PreAuthoriza
         extra = amount - old
         available = _available(session, account)
         if extra > available:
-            raise Conflict("insufficient_credit",
-                           f"Insufficient credit: {extra} more, {available} available.")
+            raise Conflict(
+                "insufficient_credit", f"Insufficient credit: {extra} more, {available} available."
+            )
         count = session.scalar(select(func.count()).where(Invoice.transaction_id == hold.id))
         first_offset = int(hold.payment_term.split("/")[0])
         due = store_today(get_settings(session)) + timedelta(days=first_offset)
         _issue_invoice(session, account, hold, count + 1, extra, due, actor, count + 1)
     hold.settled_value = amount
-    audit(session, actor, "transaction.change_settled_value", hold, account_id=account.id,
-          old=old, new=amount)
+    audit(
+        session,
+        actor,
+        "transaction.change_settled_value",
+        hold,
+        account_id=account.id,
+        old=old,
+        new=amount,
+    )
 
 
-def _give_back(session: Session, account: Account, hold: PreAuthorization, amount: Decimal,
-               actor: str) -> None:
+def _give_back(
+    session: Session, account: Account, hold: PreAuthorization, amount: Decimal, actor: str
+) -> None:
     """Shrink the open invoices of `hold`, latest due first; credit what is left over."""
     open_invoices = session.scalars(
-        select(Invoice).where(Invoice.transaction_id == hold.id, Invoice.status == "Opened")
+        select(Invoice)
+        .where(Invoice.transaction_id == hold.id, Invoice.status == "Opened")
         .order_by(Invoice.due_date.desc(), Invoice.installment.desc())
     )
     left = amount
@@ -340,12 +430,26 @@ def _give_back(session: Session, account: Account, hold: PreAuthorization, amoun
             invoice.resolved_at = utcnow()
         left -= cut
     if left > 0:
-        post(session, account, "Refund", left, actor, transaction_id=hold.id,
-             description="Refund beyond open invoices")
+        post(
+            session,
+            account,
+            "Refund",
+            left,
+            actor,
+            transaction_id=hold.id,
+            description="Refund beyond open invoices",
+        )
 
 
-def refund(session: Session, account_id: str, transaction_id: str, value, *, actor: str,
-           refund_id: str | None = None) -> Refund:
+def refund(
+    session: Session,
+    account_id: str,
+    transaction_id: str,
+    value,
+    *,
+    actor: str,
+    refund_id: str | None = None,
+) -> Refund:
     """Give back part or all of a settled purchase, never more than was settled.
 
     Idempotent on refund_id: a retry with the same value returns the first refund.
@@ -364,8 +468,9 @@ def refund(session: Session, account_id: str, transaction_id: str, value, *, act
             raise Conflict("invalid_transition", f"Transaction is {hold.status}, not Settled.")
         refundable = hold.settled_value - hold.refunded_value
         if amount > refundable:
-            raise Conflict("refund_exceeds_settled",
-                           f"At most {refundable} can still be refunded.", "value")
+            raise Conflict(
+                "refund_exceeds_settled", f"At most {refundable} can still be refunded.", "value"
+            )
         _give_back(session, account, hold, amount, actor)
         hold.refunded_value = hold.refunded_value + amount
         record = Refund(id=rid, transaction_id=hold.id, value=amount, done_by=actor)
@@ -374,8 +479,15 @@ def refund(session: Session, account_id: str, transaction_id: str, value, *, act
             session.flush()
         except IntegrityError:
             raise Conflict("duplicate_refund", f"Refund {rid} already exists.") from None
-        audit(session, actor, "transaction.refund", hold, account_id=account.id, value=amount,
-              refund_id=rid)
+        audit(
+            session,
+            actor,
+            "transaction.refund",
+            hold,
+            account_id=account.id,
+            value=amount,
+            refund_id=rid,
+        )
     return record
 
 
@@ -384,8 +496,9 @@ def settle_due_authorizations(session: Session, *, actor: str = "system") -> int
     settings = get_settings(session)
     today = store_today(settings)
     pending = session.execute(
-        select(PreAuthorization.account_id, PreAuthorization.id, PreAuthorization.created_at)
-        .where(PreAuthorization.status == "Authorized", PreAuthorization.settle.is_(True))
+        select(PreAuthorization.account_id, PreAuthorization.id, PreAuthorization.created_at).where(
+            PreAuthorization.status == "Authorized", PreAuthorization.settle.is_(True)
+        )
     ).all()
     settled = 0
     for account_id, tid, created_at in pending:

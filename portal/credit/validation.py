@@ -44,7 +44,9 @@ def normalize_email(email: str, field: str = "email") -> str:
     try:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError:
-        raise InvalidInput("invalid_email", f"{raw or '(empty)'} is not a valid e-mail.", field)
+        raise InvalidInput(
+            "invalid_email", f"{raw or '(empty)'} is not a valid e-mail.", field
+        ) from None
     return result.normalized.lower()
 
 

@@ -34,8 +34,9 @@ def _balances(session: Session) -> list[str]:
         .subquery()
     )
     rows = session.execute(
-        select(Account.id, Account.balance, func.coalesce(sums.c.total, 0))
-        .outerjoin(sums, sums.c.account_id == Account.id)
+        select(Account.id, Account.balance, func.coalesce(sums.c.total, 0)).outerjoin(
+            sums, sums.c.account_id == Account.id
+        )
     )
     return [
         f"account {aid}: cached balance {bal} != sum of entries {_d(total)}"
@@ -52,8 +53,9 @@ def _holds(session: Session) -> list[str]:
         .subquery()
     )
     rows = session.execute(
-        select(Account.id, Account.pre_authorized, func.coalesce(sums.c.held, 0))
-        .outerjoin(sums, sums.c.account_id == Account.id)
+        select(Account.id, Account.pre_authorized, func.coalesce(sums.c.held, 0)).outerjoin(
+            sums, sums.c.account_id == Account.id
+        )
     )
     breaches = [
         f"account {aid}: cached holds {held} != sum of active holds {_d(total)}"
@@ -61,8 +63,9 @@ def _holds(session: Session) -> list[str]:
         if held != _d(total)
     ]
     over = session.execute(
-        select(PreAuthorization.id, PreAuthorization.value, PreAuthorization.available_at_approval)
-        .where(PreAuthorization.value > PreAuthorization.available_at_approval)
+        select(
+            PreAuthorization.id, PreAuthorization.value, PreAuthorization.available_at_approval
+        ).where(PreAuthorization.value > PreAuthorization.available_at_approval)
     )
     breaches += [
         f"transaction {tid}: approved {value} with only {available} available"
@@ -79,17 +82,20 @@ def _invoices(session: Session) -> list[str]:
         .subquery()
     )
     rows = session.execute(
-        select(Invoice.id, Invoice.status, Invoice.value, Invoice.paid_amount,
-               func.coalesce(sums.c.total, 0))
-        .outerjoin(sums, sums.c.invoice_id == Invoice.id)
+        select(
+            Invoice.id,
+            Invoice.status,
+            Invoice.value,
+            Invoice.paid_amount,
+            func.coalesce(sums.c.total, 0),
+        ).outerjoin(sums, sums.c.invoice_id == Invoice.id)
     )
     breaches = []
     for iid, status, value, paid, total in rows:
         expected = -(value - paid) if status == "Opened" else ZERO
         if _d(total) != expected:
             breaches.append(
-                f"invoice {iid} ({status}): entries sum to {_d(total)}, "
-                f"expected {expected:.2f}"
+                f"invoice {iid} ({status}): entries sum to {_d(total)}, expected {expected:.2f}"
             )
         if status == "Paid" and paid != value:
             breaches.append(f"invoice {iid}: Paid but only {paid} of {value} paid")
@@ -121,8 +127,8 @@ def _settlements(session: Session) -> list[str]:
         .where(PreAuthorization.status == "Settled")
     )
     return [
-        f"transaction {tid}: invoices {_d(inv)} + credited {_d(cred)} "
+        f"transaction {tid}: invoices {_d(inv)} - credited back {_d(cred)} "
         f"!= settled {settled} - refunded {refunded}"
         for tid, settled, refunded, inv, cred in rows
-        if _d(inv) + _d(cred) != settled - refunded
+        if _d(inv) - _d(cred) != settled - refunded
     ]
