@@ -386,3 +386,21 @@ class IdempotencyRecord(db.Model):
     status_code: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImportBatch(db.Model):
+    """One uploaded CSV file: its dry-run result, and whether and how it was applied."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # accounts | invoices
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content: Mapped[bytes] = mapped_column(db.LargeBinary)
+    status: Mapped[str] = mapped_column(String(12), default="previewed")  # applied | refused
+    uploaded_by: Mapped[str] = mapped_column(String(254))
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    only_valid: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

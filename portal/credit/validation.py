@@ -9,6 +9,13 @@ from .errors import InvalidInput
 
 DOCUMENT_TYPES = ("CPF", "CNPJ", "Other")
 _OTHER_DOCUMENT = re.compile(r"^[A-Za-z0-9.\-/]{1,40}$")
+# Plain ASCII addresses that email_validator certainly accepts; anything else goes to it.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_EMAIL = re.compile(
+    rf"^(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}$"
+)
+_SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
 
 
 def normalize_document(document: str, document_type: str) -> tuple[str, str]:
@@ -41,6 +48,12 @@ def normalize_document(document: str, document_type: str) -> tuple[str, str]:
 def normalize_email(email: str, field: str = "email") -> str:
     """Return the address lower-cased, or raise `invalid_email`."""
     raw = str(email or "").strip()
+    if (
+        len(raw) <= 254
+        and _PLAIN_EMAIL.match(raw)
+        and raw.rsplit(".", 1)[-1].lower() not in _SPECIAL_USE
+    ):
+        return raw.lower()
     try:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError:
