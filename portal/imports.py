@@ -9,9 +9,11 @@ decided by portal/credit/bulk.py, with the same rules as everything else.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -261,21 +263,35 @@ def rows_csv(header: list[str], rows: list[list[str]]) -> str:
 # --- the import flow: upload → preview → apply -------------------------------------------
 
 
+_CLEANED: OrderedDict = OrderedDict()  # (sha256, kind) -> (table, cleaned rows)
+
+
+def _cleaned(content: bytes, kind: str, max_bytes: int):
+    """Read and clean a file once per process: preview and apply share the work."""
+    from .credit import bulk
+
+    key = (hashlib.sha256(content).hexdigest(), kind)
+    if key not in _CLEANED:
+        table = read_table(content, kind, max_bytes)
+        _CLEANED[key] = (table, bulk.clean(kind, table.rows))
+        while len(_CLEANED) > 2:
+            _CLEANED.popitem(last=False)
+    return key[0], *_CLEANED[key]
+
+
 def preview_upload(
     session, kind: str, filename: str, content: bytes, actor: str, max_bytes: int = MAX_BYTES
 ):
     """Dry-run an uploaded file and keep it for apply; returns (batch, plan)."""
-    import hashlib
-
     from .credit import bulk
     from .models import ImportBatch
 
-    table = read_table(content, kind, max_bytes)
-    plan = (bulk.plan_accounts if kind == "accounts" else bulk.plan_invoices)(session, table.rows)
+    sha, _, cleaned = _cleaned(content, kind, max_bytes)
+    plan = bulk.classify(session, kind, cleaned)
     batch = ImportBatch(
         kind=kind,
         filename=filename[:255] or "upload.csv",
-        sha256=hashlib.sha256(content).hexdigest(),
+        sha256=sha,
         content=content,
         uploaded_by=actor,
         counts=plan.counts,
@@ -287,7 +303,7 @@ def preview_upload(
 
 
 def apply_batch(session, batch_id: int, actor: str, only_valid: bool = False):
-    """Apply a previewed file (re-planned now, so it is checked against today's data)."""
+    """Apply a previewed file, classified again now so it is checked against today's data."""
     from .credit import bulk
     from .credit.errors import Conflict, NotFound
     from .models import ImportBatch, utcnow
@@ -297,14 +313,13 @@ def apply_batch(session, batch_id: int, actor: str, only_valid: bool = False):
         raise NotFound("import_not_found", f"Import {batch_id} does not exist.")
     if batch.status == "applied":
         raise Conflict("already_applied", "This file was already applied.")
-    table = read_table(batch.content, batch.kind, max_bytes=len(batch.content) + 1)
+    _, _, cleaned = _cleaned(batch.content, batch.kind, len(batch.content) + 1)
+    plan = bulk.classify(session, batch.kind, cleaned)
     if batch.kind == "accounts":
-        plan = bulk.plan_accounts(session, table.rows)
         counts = bulk.apply_accounts(
             session, plan, actor=actor, only_valid=only_valid, reason=f"CSV import {batch.filename}"
         )
     else:
-        plan = bulk.plan_invoices(session, table.rows)
         counts = bulk.apply_invoices(session, plan, actor=actor, only_valid=only_valid)
     batch = session.get(ImportBatch, batch_id)
     batch.status, batch.counts, batch.only_valid = "applied", counts, only_valid

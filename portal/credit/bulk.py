@@ -9,8 +9,11 @@ open_account / change_limit; invoice imports call the invoice operations row by 
 
 from __future__ import annotations
 
+import json
+import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import insert, or_, select, update
@@ -123,11 +126,35 @@ def _in_chunks(session: Session, statement_for, values: list):
         yield from session.execute(statement_for(values[start : start + CHUNK]))
 
 
-def plan_accounts(session: Session, rows: list[tuple[int, dict]]) -> Plan:
-    """Decide what each account row does, matched by document + type, else by e-mail."""
+def clean(kind: str, rows: list[tuple[int, dict]]) -> list[RowResult]:
+    """Check each row on its own (no database): the pure, cacheable part of a plan."""
+    if kind == "invoices":
+        return [_clean_invoice_row(row, raw) for row, raw in rows]
     results = [_clean_account_row(row, raw) for row, raw in rows]
     _reject_duplicates(results, "id", "Document", "The same account appears twice in the file.")
     _reject_duplicates(results, "email", "Email", "The same e-mail appears twice in the file.")
+    return results
+
+
+def classify(session: Session, kind: str, cleaned: list[RowResult]) -> Plan:
+    """Match cleaned rows against the database (the rows given are not modified)."""
+    results = [replace(r, data=dict(r.data), errors=list(r.errors)) for r in cleaned]
+    if kind == "invoices":
+        return _classify_invoices(session, results)
+    return _classify_accounts(session, results)
+
+
+def plan_accounts(session: Session, rows: list[tuple[int, dict]]) -> Plan:
+    """Decide what each account row does, matched by document + type, else by e-mail."""
+    return classify(session, "accounts", clean("accounts", rows))
+
+
+def plan_invoices(session: Session, rows: list[tuple[int, dict]]) -> Plan:
+    """Decide what each invoice row does; every change is checked against the rules."""
+    return classify(session, "invoices", clean("invoices", rows))
+
+
+def _classify_accounts(session: Session, results: list[RowResult]) -> Plan:
     valid = [r for r in results if r.action != "rejected"]
     ids = [r.data["id"] for r in valid]
     emails = [r.data["email"] for r in valid]
@@ -270,7 +297,7 @@ def _insert_accounts(session: Session, creates: list[dict], actor: str) -> None:
         )
         holders.append(
             {
-                "id": uuid.uuid4().hex,
+                "id": secrets.token_hex(16),
                 "account_id": data["id"],
                 "email": data["email"],
                 "level": 1,
@@ -279,7 +306,7 @@ def _insert_accounts(session: Session, creates: list[dict], actor: str) -> None:
         )
         holders += [
             {
-                "id": uuid.uuid4().hex,
+                "id": secrets.token_hex(16),
                 "account_id": data["id"],
                 "email": email,
                 "level": 2,
@@ -319,8 +346,7 @@ def _insert_accounts(session: Session, creates: list[dict], actor: str) -> None:
         (StatementEntry, entries),
         (AuditEvent, events),
     ):
-        if values:  # Core executemany: no ORM object per row
-            session.connection().execute(insert(model.__table__), values)
+        _insert_many(session, model.__table__, values)
 
 
 def _update_account(session: Session, result: RowResult, actor: str, reason: str) -> None:
@@ -365,6 +391,44 @@ def _update_account(session: Session, result: RowResult, actor: str, reason: str
     )
 
 
+def _insert_many(session: Session, table, rows: list[dict]) -> None:
+    """executemany without per-value type processing on SQLite (4× faster at 100k rows).
+
+    The values are converted the way SQLAlchemy stores them on SQLite: Decimal as text
+    (NUMERIC affinity), datetimes as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff', JSON as text.
+    Other engines get a plain Core executemany.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        connection.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    values = zip(*(_sqlite_column([row[c] for row in rows]) for c in columns), strict=True)
+    connection.exec_driver_sql(sql, list(values))
+
+
+def _sqlite_column(values: list) -> list:
+    first = next((v for v in values if v is not None), None)
+    if isinstance(first, Decimal):
+        return [None if v is None else str(v) for v in values]
+    if isinstance(first, datetime):
+        cache: dict = {}  # a batch shares one timestamp: convert it once
+        return [cache[v] if v in cache else cache.setdefault(v, _sqlite_time(v)) for v in values]
+    if isinstance(first, dict):
+        return [json.dumps(v) for v in values]
+    return values
+
+
+def _sqlite_time(value: datetime) -> str:
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 # --- invoices ----------------------------------------------------------------------------
 
 
@@ -390,9 +454,7 @@ def _clean_invoice_row(row: int, raw: dict) -> RowResult:
     return RowResult(row=row, action="update", data=data)
 
 
-def plan_invoices(session: Session, rows: list[tuple[int, dict]]) -> Plan:
-    """Decide what each invoice row does; every change is checked against the rules."""
-    results = [_clean_invoice_row(row, raw) for row, raw in rows]
+def _classify_invoices(session: Session, results: list[RowResult]) -> Plan:
     keys = [
         r.data["invoice_id"] or r.data["friendly_id"] for r in results if r.action != "rejected"
     ]
