@@ -302,6 +302,28 @@ def preview_upload(
     return batch, plan
 
 
+def load_batch(session, batch_id: int):
+    """An uploaded file with its plan as of now: (batch, plan, table rows)."""
+    from .credit import bulk
+    from .credit.errors import NotFound
+    from .models import ImportBatch
+
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        raise NotFound("import_not_found", f"Import {batch_id} does not exist.")
+    _, table, cleaned = _cleaned(batch.content, batch.kind, len(batch.content) + 1)
+    return batch, bulk.classify(session, batch.kind, cleaned), table.rows
+
+
+def import_history(session, limit: int = 50):
+    """The latest uploads, newest first."""
+    from sqlalchemy import select
+
+    from .models import ImportBatch
+
+    return list(session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit)))
+
+
 def apply_batch(session, batch_id: int, actor: str, only_valid: bool = False):
     """Apply a previewed file, classified again now so it is checked against today's data."""
     from .credit import bulk

@@ -165,3 +165,50 @@ def customer_account_ids(session: Session, email: str) -> list[str]:
             .order_by(Holder.level, Holder.account_id)
         )
     )
+
+
+# --- invitations and password resets ----------------------------------------------------
+
+INVITE_MAX_AGE = 7 * 24 * 3600
+RESET_MAX_AGE = 2 * 3600
+
+
+def _serializer(secret_key: str):
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(secret_key, salt="portal-password")
+
+
+def _fingerprint(user: User) -> str:
+    # A token stops working once the password it was issued for changes: single use.
+    return hashlib.sha256((user.password_hash or "unset").encode()).hexdigest()[:16]
+
+
+def password_token(secret_key: str, user: User) -> str:
+    """A signed, single-use token to set this user's password."""
+    return _serializer(secret_key).dumps({"u": user.id, "f": _fingerprint(user)})
+
+
+def user_for_token(session: Session, secret_key: str, token: str, max_age: int) -> User | None:
+    """The user a valid, unexpired, unused token was issued for, or None."""
+    from itsdangerous import BadSignature
+
+    try:
+        data = _serializer(secret_key).loads(token, max_age=max_age)
+    except (BadSignature, TypeError, ValueError):
+        return None
+    user = session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or not user.active or data.get("f") != _fingerprint(user):
+        return None
+    return user
+
+
+def invite_customer(session: Session, email: str, *, actor: str) -> User:
+    """The customer login of a holder's e-mail, created without a password if missing."""
+    email = normalize_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        return create_user(session, email, "customer", actor=actor)
+    if user.role != "customer":
+        raise Conflict("not_a_customer", f"{email} is a staff login.", "email")
+    return user

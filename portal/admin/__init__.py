@@ -1,7 +1,7 @@
-"""The admin blueprint."""
+"""The admin blueprint: the store's back-office."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import views  # noqa: E402,F401
+from . import accounts, imports, invoices, people, settings, views  # noqa: E402,F401
