@@ -62,7 +62,7 @@ def imports_apply(batch_id: int):
     form = ApplyImportForm()
     if form.validate_on_submit():
         try:
-            batch, plan = imports.apply_batch(
+            batch, _plan = imports.apply_batch(
                 db.session, batch_id, actor(), only_valid=form.only_valid.data
             )
         except CreditError as error:
