@@ -42,6 +42,24 @@ def create_user(email: str, role: str, password: str | None, name: str) -> None:
     click.echo(f"Created {user.role} {user.email}")
 
 
+@users_cli.command("invite")
+@click.argument("email")
+def invite_user(email: str) -> None:
+    """Print (and e-mail, when MAIL_SERVER is set) the invitation link of a holder's login."""
+    from .invitations import invite_holder
+
+    try:
+        with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+            user, link, sent = invite_holder(db.session, email, actor=CLI_ACTOR)
+    except CreditError as error:
+        _fail(error)
+    if not link:
+        click.echo(f"{user.email} already has a password; they can use 'Forgot your password?'.")
+        return
+    click.echo(f"Invitation for {user.email}{' (e-mailed)' if sent else ''}:")
+    click.echo(link)
+
+
 @apikeys_cli.command("create")
 @click.option("--label", required=True)
 @click.option(

@@ -19,6 +19,8 @@ class Defaults:
     MAIL_SERVER = None
     MAIL_PORT = 25
     MAIL_SENDER = "credit@localhost"
+    # Where people reach the portal: used for links made outside a request (CLI e-mails).
+    PUBLIC_URL = "http://127.0.0.1:5000"
 
 
 def load_secret_key(instance_path: str) -> str:
