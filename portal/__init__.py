@@ -57,6 +57,14 @@ def register_blueprints(app: Flask) -> None:
     from .mycredits import bp as mycredits_bp
 
     app.register_blueprint(mycredits_bp)
+    from .api import bp as api_bp
+    from .extensions import csrf
+
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # API keys, not cookies, authenticate the JSON API
+    from .errors import register_errorhandlers
+
+    register_errorhandlers(app)
 
 
 def register_commands(app: Flask) -> None:

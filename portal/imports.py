@@ -220,15 +220,20 @@ def neutralize(value) -> str:
     return text
 
 
-def csv_lines(header: list[str], rows: Iterable[Iterable], dialect: str = "comma") -> Iterator[str]:
-    """Stream CSV text: 'comma' (UTF-8) or 'excel' (semicolon, UTF-8 with BOM)."""
+def csv_lines(header: list[str], rows: Iterable[Iterable], dialect: str = "comma",
+              *, neutralized: bool = False) -> Iterator[str]:
+    """Stream CSV text: 'comma' (UTF-8) or 'excel' (semicolon, UTF-8 with BOM).
+
+    Cells are neutralised against formulas unless the caller already did it.
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";" if dialect == "excel" else ",", lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=";" if dialect == "excel" else ",",
+                        lineterminator="\r\n")
     if dialect == "excel":
         buffer.write("\ufeff")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([neutralize(v) for v in row])
+        writer.writerow(row if neutralized else [neutralize(v) for v in row])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)

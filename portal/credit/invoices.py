@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..models import Invoice, Payment, StoreSettings, utcnow
 from .errors import Conflict, InvalidInput, NotFound
 from .ledger import audit, lock_account, post, write_transaction
-from .money import parse_amount
+from .money import parse_amount, parse_whole
 from .settings import get_settings
 
 STATUSES = ("Opened", "Paid", "Cancelled")
@@ -114,14 +114,7 @@ def postpone_invoice(
     session: Session, account_id: str, invoice_id: str, days, *, actor: str
 ) -> Invoice:
     """Move an open invoice's due date by `days`, within the store's postponement policy."""
-    try:
-        count = int(Decimal(str(days)))
-        if Decimal(str(days)) != count:
-            raise ValueError
-    except (ArithmeticError, ValueError):
-        raise InvalidInput(
-            "invalid_days", "dueDays must be a whole number of days.", "dueDays"
-        ) from None
+    count = parse_whole(days, "dueDays", -36500, 36500, "invalid_days")
     with write_transaction(session):
         settings = get_settings(session)
         account, invoice = _locked_invoice(session, account_id, invoice_id)

@@ -20,6 +20,12 @@ def parse_decimal(raw, field: str = "value", *, places: int = 2) -> Decimal:
         raise InvalidInput("invalid_amount", f"{field} must be a number.", field) from None
     if not value.is_finite():
         raise InvalidInput("invalid_amount", f"{field} must be a finite number.", field)
+    if value and value.adjusted() > 15:  # before quantize, which fails on huge exponents
+        raise InvalidInput("invalid_amount", f"{field} is too large.", field)
+    if value and value.adjusted() < -places - 1:
+        raise InvalidInput(
+            "invalid_amount", f"{field} must have at most {places} decimal places.", field
+        )
     if value != value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):
         raise InvalidInput(
             "invalid_amount", f"{field} must have at most {places} decimal places.", field
@@ -51,6 +57,22 @@ def parse_rate(raw, field: str = "tolerance") -> Decimal:
     if value < 0 or value > 10:
         raise InvalidInput("invalid_rate", f"{field} must be between 0 and 10.", field)
     return value
+
+
+def parse_whole(raw, field: str, low: int, high: int, code: str = "invalid_number") -> int:
+    """Parse a whole number within [low, high] ("3", 3, "3.0"); refuse anything else."""
+    if isinstance(raw, bool) or raw is None:
+        raise InvalidInput(code, f"{field} must be a whole number.", field)
+    try:
+        value = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(code, f"{field} must be a whole number.", field) from None
+    # Check the size before int(): int(Decimal("1e99999999")) would run for ever.
+    if not value.is_finite() or value.adjusted() > 9 or value != value.to_integral_value():
+        raise InvalidInput(code, f"{field} must be a whole number.", field)
+    if not low <= int(value) <= high:
+        raise InvalidInput(code, f"{field} must be between {low} and {high}.", field)
+    return int(value)
 
 
 def split(value: Decimal, parts: int) -> list[Decimal]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from decimal import Decimal
 from itertools import pairwise
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..models import PaymentTerm, StoreSettings, utcnow
 from .errors import InvalidInput, NotFound
 from .ledger import audit, write_transaction
-from .money import parse_non_negative, parse_rate
+from .money import parse_non_negative, parse_rate, parse_whole
 
 _TERM = re.compile(r"^\d{1,3}(/\d{1,3}){0,23}$")
 DEFAULT_TERMS = ("30", "30/60", "30/60/90")
@@ -87,15 +86,7 @@ def _clean(name: str, kind, raw):
             raise InvalidInput("invalid_setting", f"{name} must be true or false.", name)
         return raw
     if kind is int:
-        if isinstance(raw, bool) or not isinstance(raw, (int, Decimal, str)):
-            raise InvalidInput("invalid_setting", f"{name} must be a whole number.", name)
-        try:
-            value = int(Decimal(str(raw)))
-        except ArithmeticError:
-            raise InvalidInput("invalid_setting", f"{name} must be a whole number.", name) from None
-        if value < 0 or value > 3650 or Decimal(str(raw)) != value:
-            raise InvalidInput("invalid_setting", f"{name} must be 0–3650.", name)
-        return value
+        return parse_whole(raw, name, 0, 3650, "invalid_setting")
     if kind is list:
         try:
             days = sorted({int(d) for d in raw})

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from ..models import Account, Holder, Invoice, PreAuthorization, Refund, utcnow
 from .accounts import is_on_hold
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, CreditError, InvalidInput, NotFound
 from .ledger import audit, lock_account, post, write_transaction
-from .money import parse_amount, split
+from .money import parse_amount, parse_whole, split
 from .settings import add_business_days, get_settings, parse_term, store_today
 from .validation import normalize_email
 
@@ -29,17 +29,7 @@ def default_term(installments: int) -> str:
 
 
 def _parse_installments(raw) -> int:
-    try:
-        count = int(Decimal(str(raw)))
-    except ArithmeticError:
-        raise InvalidInput(
-            "invalid_installments", "installments must be a whole number.", "installments"
-        ) from None
-    if Decimal(str(raw)) != count or not 1 <= count <= MAX_INSTALLMENTS:
-        raise InvalidInput(
-            "invalid_installments", f"installments must be 1–{MAX_INSTALLMENTS}.", "installments"
-        )
-    return count
+    return parse_whole(raw, "installments", 1, MAX_INSTALLMENTS, "invalid_installments")
 
 
 def _parse_transaction_id(raw: str | None) -> str:
@@ -168,6 +158,11 @@ def authorize(
             raise Conflict(
                 "insufficient_credit",
                 f"Insufficient credit: {amount} requested, {available} available.",
+            )
+        today = store_today(get_settings(session))
+        if expiration_date is not None and expiration_date < today:
+            raise InvalidInput(
+                "invalid_expiration_date", "The expiration date is in the past.", "expirationDate"
             )
         if not settle and expiration_date is None:
             expiration_date = store_today(get_settings(session)) + timedelta(days=HOLD_DAYS)
@@ -510,3 +505,43 @@ def settle_due_authorizations(session: Session, *, actor: str = "system") -> int
             settle(session, account_id, tid, hold.value, actor=actor)
             settled += 1
     return settled
+
+
+def installment_plan(session: Session, value, payment_term: str) -> list[tuple[int, Decimal, date]]:
+    """What settling `value` today on `payment_term` would issue: (n, amount, due date)."""
+    amount = parse_amount(value)
+    offsets = [int(d) for d in parse_term(payment_term).split("/")]
+    today = store_today(get_settings(session))
+    return [
+        (n, part, today + timedelta(days=offset))
+        for n, (part, offset) in enumerate(
+            zip(split(amount, len(offsets)), offsets, strict=True), start=1
+        )
+    ]
+
+
+def purchase_refusal(
+    session: Session, account_id: str, value, *, holder_email: str | None = None
+) -> CreditError | None:
+    """Why `authorize` would refuse this purchase now, or None: for checkout pages.
+
+    The same checks as `authorize`, without writing or locking; the real purchase still
+    re-checks under the lock.
+    """
+    try:
+        amount = parse_amount(value)
+        email = normalize_email(holder_email, "holder_email") if holder_email else None
+        account = session.get(Account, str(account_id))
+        if account is None:
+            raise NotFound("account_not_found", f"Account {account_id} does not exist.")
+        _check_can_buy(session, account)
+        _check_dependent_cap(session, account, email, amount)
+        available = _available(session, account)
+        if amount > available:
+            raise Conflict(
+                "insufficient_credit",
+                f"Insufficient credit: {amount} requested, {available} available.",
+            )
+    except CreditError as error:
+        return error
+    return None

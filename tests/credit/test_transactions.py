@@ -209,8 +209,10 @@ def test_expire_only_lapsed_holds(session, make_account):
         "10",
         actor="t",
         settle=False,
-        expiration_date=today - timedelta(days=1),
+        expiration_date=today,
     )
+    old.expiration_date = today - timedelta(days=1)  # time passes
+    session.commit()
     fresh = credit.authorize(session, account.id, "20", actor="t", settle=False)
     assert fresh.expiration_date == today + timedelta(days=30)
     assert credit.expire_authorizations(session) == 1
@@ -333,3 +335,43 @@ def test_business_days_skip_weekends_and_holidays():
     # Fri 2026-04-17; Tue 04-21 is Tiradentes (a Brazilian holiday).
     assert add_business_days(date(2026, 4, 17), 2, "BR") == date(2026, 4, 22)
     assert add_business_days(date(2026, 4, 17), 2, "US") == date(2026, 4, 21)
+
+
+def test_installment_plan_and_purchase_refusal(session, make_account, settings):
+    account = make_account(limit="100")
+    today = credit.store_today(credit.get_settings(session))
+    assert credit.installment_plan(session, "100", "30/60/90") == [
+        (1, Decimal("33.34"), today + timedelta(days=30)),
+        (2, Decimal("33.33"), today + timedelta(days=60)),
+        (3, Decimal("33.33"), today + timedelta(days=90)),
+    ]
+    assert credit.purchase_refusal(session, account.id, "100") is None
+    assert credit.purchase_refusal(session, account.id, "100.01").code == "insufficient_credit"
+    assert credit.purchase_refusal(session, account.id, "x").code == "invalid_amount"
+    assert credit.purchase_refusal(session, "nope", "1").code == "account_not_found"
+    credit.add_holder(session, account.id, "kid@example.com", actor="t", spending_cap="10")
+    assert credit.purchase_refusal(session, account.id, "11",
+                                   holder_email="kid@example.com").code == "dependent_cap_exceeded"
+    assert credit.purchase_refusal(session, account.id, "11", holder_email=account.email) is None
+    credit.close_account(session, account.id, actor="t")
+    assert credit.purchase_refusal(session, account.id, "1").code == "account_closed"
+
+
+@pytest.mark.parametrize("raw", ["1e40", "1e99999999", "NaN", "-1e-30", "0.000000001"])
+def test_absurd_numbers_are_refused_quickly(session, make_account, raw):
+    account = make_account()
+    with pytest.raises(credit.InvalidInput):
+        credit.authorize(session, account.id, raw, actor="t")
+    with pytest.raises(credit.InvalidInput):
+        credit.authorize(session, account.id, "1", actor="t", installments=raw)
+    with pytest.raises(credit.InvalidInput):
+        credit.update_settings(session, {"postponement_limit": raw}, "t")
+
+
+def test_expiration_in_the_past_is_refused(session, make_account):
+    account = make_account()
+    yesterday = credit.store_today(credit.get_settings(session)) - timedelta(days=1)
+    with pytest.raises(credit.InvalidInput) as error:
+        credit.authorize(session, account.id, "1", actor="t", settle=False,
+                         expiration_date=yesterday)
+    assert error.value.code == "invalid_expiration_date"

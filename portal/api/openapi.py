@@ -1,0 +1,269 @@
+"""The served contract: the reference document plus this portal's additions, and its HTML.
+
+openapi-base.json is a verbatim copy of the Customer Credit API contract. What the portal
+adds (error responses, the Idempotency-Key header, extra filters and fields, corrected
+types) is marked `x-portal-extension: true`; nothing of the contract is removed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+from flask import Flask, Response, current_app
+
+from . import bp
+from .payload import reply
+
+BASE = Path(__file__).with_name("openapi-base.json")
+EXT = {"x-portal-extension": True}
+METHODS = ("get", "post", "put", "delete", "patch")
+ERRORS = {
+    "400": ("BadRequest", "Malformed JSON, a missing or invalid field (`invalid_amount`, …)."),
+    "401": ("Unauthorized", "Missing or wrong X-VTEX-API-AppKey / X-VTEX-API-AppToken."),
+    "403": ("Forbidden", "The API key lacks the scope this operation needs."),
+    "404": ("NotFound", "Unknown account, invoice, transaction or holder id."),
+    "409": ("Conflict", "Refused by the credit rules (`insufficient_credit`, "
+                        "`invalid_transition`, …) or a keyed request still in progress."),
+    "422": ("IdempotencyKeyReused", "The Idempotency-Key was used for a different request."),
+}
+
+
+def _param(name: str, where: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": where, "required": False, "schema": schema,
+            "description": description, **EXT}
+
+
+def _text(description: str) -> dict:
+    return {"type": "string", "description": description, **EXT}
+
+
+def _number(description: str) -> dict:
+    return {"type": "number", "description": description, **EXT}
+
+
+PAGE = [_param("page", "query", {"type": "integer", "minimum": 1}, "Page (without from/to)."),
+        _param("perPage", "query", {"type": "integer", "minimum": 1}, "Rows per page."),
+        _param("sort", "query", {"type": "string"},
+               "Sort keys, comma-separated, `-` for descending (e.g. `-dueDate`)."),
+        _param("q", "query", {"type": "string"}, "Free-text search.")]
+INVOICE_FILTERS = [
+    _param(name, "query", {"type": "string"}, description) for name, description in (
+        ("createdDateFrom", "Created on or after this ISO 8601 date."),
+        ("createdDateTo", "Created on or before this ISO 8601 date."),
+        ("dueDateFrom", "Due on or after this date."),
+        ("dueDateTo", "Due on or before this date."),
+        ("status", "Opened, Paid or Cancelled (comma-separated for several)."),
+        ("friendlyId", "The invoice's friendly id."),
+        ("observation", "Text contained in the observation."),
+        ("transactionId", "The purchase (pre-authorization) id."),
+        ("orderId", "The order id."),
+    )
+] + [_param("value", "query", {"type": "number"}, "Exact invoice value."),
+     _param("op", "query", {"type": "string", "enum": ["and", "or"]},
+            "Combine the filters with AND (default) or OR.")]
+
+# (path, method) -> extra query parameters
+EXTRA_PARAMETERS = {
+    ("/api/creditcontrol/invoices", "get"): PAGE + [
+        p for p in INVOICE_FILTERS if p["name"] in ("transactionId", "orderId", "op")],
+    ("/api/creditcontrol/accounts/{creditAccountId}/invoices", "get"): PAGE + INVOICE_FILTERS,
+    ("/api/creditcontrol/accounts", "get"): [
+        *PAGE,
+        _param("document", "query", {"type": "string"}, "The account owner's document."),
+        _param("documentType", "query", {"type": "string"}, "CPF, CNPJ or Other."),
+    ],
+    ("/api/creditcontrol/accounts/{creditAccountId}/statements", "get"): [
+        _param("from", "query", {"type": "string"}, "Entries on or after this ISO 8601 date."),
+        _param("to", "query", {"type": "string"}, "Entries on or before this ISO 8601 date."),
+        _param("origin", "query", {"type": "string"}, "Credit, Invoice, Payment, Cancellation, "
+               "Reopen, Refund or Statement (comma-separated)."),
+        _param("transactionId", "query", {"type": "string"}, "Entries of one purchase."),
+        *PAGE[:2],
+    ],
+}
+REASON = _text("Why (kept in the audit trail); defaults to `API`.")
+# (path, method) -> extra request body properties
+EXTRA_PROPERTIES = {
+    ("/api/creditcontrol/accounts/{creditAccountId}/transactions", "post"): {
+        "orderId": _text("The order the purchase belongs to (copied to its invoices)."),
+        "holderEmail": _text("The holder (a dependent) who buys; checked against their cap."),
+        "paymentTerm": _text("Due days of the installments, e.g. `30/60/90`."),
+    },
+    ("/api/creditcontrol/accounts/{creditAccountId}/transactions/{transactionId}", "put"): {
+        "expirationDate": _text("Expiration date when settle is false (new holds only)."),
+        "orderId": _text("The order the purchase belongs to (new holds only)."),
+        "paymentTerm": _text("Due days of the installments (new holds only)."),
+    },
+    ("/api/creditcontrol/accounts/{creditAccountId}", "put"): {
+        "description": _text("Free text about the account."), "reason": REASON},
+    ("/api/creditcontrol/accounts/{creditAccountId}/creditlimit", "put"): {"reason": REASON},
+    ("/api/creditcontrol/accounts/{creditAccountId}/tolerance", "put"): {"reason": REASON},
+    ("/api/creditcontrol/accounts/{creditAccountId}/statements/{statementId}", "put"): {
+        "reason": REASON},
+    ("/api/creditcontrol/accounts", "post"): {"name": _text("The account owner's name.")},
+}
+PAYMENTS = ("/api/creditcontrol/accounts/{creditAccountId}/invoices/{invoiceId}/payments", "post")
+STATEMENTS = ("/api/creditcontrol/accounts/{creditAccountId}/statements", "get")
+ACCOUNT_INVOICES = ("/api/creditcontrol/accounts/{creditAccountId}/invoices", "get")
+ORIGINS = ["Credit", "Invoice", "Payment", "Statement", "Cancellation", "Reopen", "Refund"]
+
+
+def _routes(app: Flask) -> dict[tuple[str, str], object]:
+    """(OpenAPI path, method) -> view function, for every route of this blueprint."""
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(f"{bp.name}."):
+            continue
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods or ():
+            if method.lower() in METHODS:
+                routes[(path, method.lower())] = app.view_functions[rule.endpoint]
+    return routes
+
+
+def _components(doc: dict) -> None:
+    components = doc.setdefault("components", {})
+    components.setdefault("schemas", {})["Error"] = {
+        "type": "object", "required": ["error"], **EXT,
+        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string", "description": "Stable machine-readable code."},
+            "message": {"type": "string", "description": "For people."},
+            "field": {"type": "string", "nullable": True,
+                      "description": "The input the error concerns, when there is one."},
+        }}},
+    }
+    components["responses"] = {
+        name: {"description": text, **EXT,
+               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for name, text in ERRORS.values()
+    }
+    components.setdefault("parameters", {})["Idempotency-Key"] = {
+        "name": "Idempotency-Key", "in": "header", "required": False, **EXT,
+        "description": "Any unique string (≤ 200 characters): a retry with the same key and "
+                       "request returns the first response instead of running again.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    }
+    schemes = components.setdefault("securitySchemes", {})
+    if "VtexIdclientAutCookie" in schemes:
+        schemes["VtexIdclientAutCookie"]["description"] += " Not accepted by this portal."
+    doc["security"] = [{"appKey": [], "appToken": []}]
+
+
+def _extend_operation(key: tuple[str, str], op: dict, view) -> None:
+    method = key[1]
+    scope = getattr(view, "required_scope", None)
+    idempotent = getattr(view, "idempotent", False)
+    if scope:
+        op["x-portal-scope"] = scope
+        op["description"] = f"**API key scope:** `{scope}`\n\n" + op.get("description", "")
+    codes = ["400", "401", "403", "404"] + (["409"] if method != "get" else [])
+    if idempotent:
+        codes.append("422")
+        op.setdefault("parameters", []).append({"$ref": "#/components/parameters/Idempotency-Key"})
+    for code in codes:
+        op["responses"].setdefault(code, {"$ref": f"#/components/responses/{ERRORS[code][0]}"})
+    op.setdefault("parameters", []).extend(copy.deepcopy(EXTRA_PARAMETERS.get(key, [])))
+    if key in EXTRA_PROPERTIES:
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        schema["properties"].update(copy.deepcopy(EXTRA_PROPERTIES[key]))
+    if key == PAYMENTS:
+        op["requestBody"] = {"required": False, **EXT, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {
+                "value": _number("Amount paid; omit to pay all that remains.")}}}}}
+    if key == STATEMENTS:
+        item = op["responses"]["200"]["content"]["application/json"]["schema"]["properties"][
+            "statements"]["items"]["properties"]["origin"]
+        item["enum"] = ORIGINS
+        item.update(EXT)
+    if key == ACCOUNT_INVOICES:
+        summary = op["responses"]["200"]["content"]["application/json"]["schema"]["properties"][
+            "summary"]["properties"]
+        for name in ("totalPaid", "totalCancelled"):  # amounts: the contract's integer is a slip
+            summary[name].update({"type": "number", **EXT})
+
+
+def build_document(app: Flask) -> dict:
+    """The contract with the portal's additions, checked against the registered routes."""
+    doc = json.loads(BASE.read_text(encoding="utf-8"))
+    doc["servers"] = [{"url": "/", "description": "This portal.", **EXT}]
+    _components(doc)
+    routes = _routes(app)
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            if method not in METHODS:
+                continue
+            view = routes.get((path, method))
+            if view is None:
+                raise LookupError(f"no route serves {method.upper()} {path}")
+            _extend_operation((path, method), op, view)
+    return doc
+
+
+def served_document() -> dict:
+    """The document for the running app (built once)."""
+    cache = current_app.extensions.setdefault("api", {})
+    if "openapi" not in cache:
+        cache["openapi"] = build_document(current_app)
+    return cache["openapi"]
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    """The OpenAPI 3 document of this API."""
+    return reply(served_document())
+
+
+def _first_paragraph(markdown: str) -> str:
+    text = markdown.split("\n## ")[0].strip().split("\r\n\r\n")[0].split("\n\n")[0]
+    text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
+    return re.sub(r"[>*_]|\u2139\ufe0f|\u26a0\ufe0f", "", text).strip()
+
+
+def _resolve(doc: dict, item: dict) -> dict:
+    while "$ref" in item:
+        node = doc
+        for part in item["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        item = node
+    return item
+
+
+def _operations(doc: dict) -> list[dict]:
+    rows = []
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            if method not in METHODS:
+                continue
+            params = [_resolve(doc, p) for p in op.get("parameters", [])]
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            schema = body.get("schema", {})
+            rows.append({
+                "method": method.upper(), "path": path, "summary": op.get("summary", ""),
+                "tag": (op.get("tags") or ["Other"])[0], "scope": op.get("x-portal-scope"),
+                "anchor": op.get("operationId") or f"{method}-{path}",
+                "text": _first_paragraph(op.get("description", "").split("\n\n", 1)[-1]),
+                "parameters": [p for p in params if p["name"] not in ("Content-Type", "Accept")],
+                "body": [{"name": n, "type": s.get("type", "object"),
+                          "required": n in schema.get("required", []),
+                          "extension": s.get("x-portal-extension", False),
+                          "description": _first_paragraph(s.get("description", ""))}
+                         for n, s in schema.get("properties", {}).items()],
+                "responses": sorted(op.get("responses", {})),
+            })
+    return rows
+
+
+@bp.get("/docs")
+def docs():
+    """A readable page of the operations for integrators."""
+    doc = served_document()
+    operations = _operations(doc)
+    tags = list(dict.fromkeys(op["tag"] for op in operations))
+    # Rendered straight from the Jinja environment: a standalone public page needs none of
+    # the app's context processors (no logged-in user, no navigation).
+    template = current_app.jinja_env.get_template("api/docs.html")
+    html = template.render(info=doc["info"], operations=operations, tags=tags)
+    return Response(html, mimetype="text/html")

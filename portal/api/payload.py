@@ -1,0 +1,205 @@
+"""JSON in and out: request bodies parsed with Decimal, responses with exact numbers.
+
+Money never passes through float: JSON numbers are read as Decimal, and a Decimal is
+written as the number it is (``12.50``, not ``"12.50"`` and not ``12.5``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Response, request
+
+from . import bp
+from .errors import ApiError
+
+MAX_EXPONENT = 30  # |number| beyond 1e30 is never a valid amount, rate or count
+
+
+def _parse_number(text: str) -> Decimal:
+    # Refuse huge magnitudes up front: int() of 1e999999999 would take minutes.
+    value = Decimal(text)
+    if value and value.adjusted() > MAX_EXPONENT:
+        raise ValueError("number out of range")
+    return value
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_EXPONENT:
+        raise ValueError("number out of range")
+    return int(text)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def check_text(value: str, where: str) -> str:
+    """Refuse NUL characters and lone surrogates, which no database column can store."""
+    if "\x00" in value:
+        raise ApiError("invalid_input", f"{where} must not contain NUL characters.", status=400)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError("invalid_input", f"{where} is not valid UTF-8 text.", status=400) from None
+    return value
+
+
+def _check_strings(value: Any, where: str = "body") -> None:
+    if isinstance(value, str):
+        check_text(value, where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key, where)
+            _check_strings(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, where)
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse request bytes as JSON (numbers as Decimal), or raise `invalid_json`."""
+    try:
+        data = json.loads(
+            raw.decode("utf-8"),
+            parse_float=_parse_number,
+            parse_int=_parse_int,
+            parse_constant=_reject_constant,
+        )
+    except (ValueError, RecursionError, ArithmeticError) as exc:
+        raise ApiError("invalid_json", f"The request body is not valid JSON: {exc}",
+                       status=400) from None
+    _check_strings(data)
+    return data
+
+
+def body(*, required: bool = True) -> dict:
+    """The request's JSON object (whatever the Content-Type says); {} when empty and optional."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if required:
+            raise ApiError("invalid_json", "A JSON object is required as the request body.",
+                           status=400)
+        return {}
+    data = parse_json(raw)
+    if not isinstance(data, dict):
+        raise ApiError("invalid_json", "The request body must be a JSON object.", status=400)
+    return data
+
+
+def bounded(value, name: str):
+    """Refuse numbers written as text that no count or amount can be: NaN, 1e99999999.
+
+    The domain's parsers turn such text into int() calls that never finish or that raise
+    ValueError; everything else is passed on unchanged for the domain to judge.
+    """
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except ArithmeticError:
+            return value
+        if not number.is_finite() or (number and number.adjusted() > MAX_EXPONENT):
+            raise ApiError("invalid_number", f"{name} is not a usable number.", name,
+                           status=400)
+    return value
+
+
+def optional_text(data: dict, name: str) -> str | None:
+    """A string field, None when absent or null; any other type is refused."""
+    value = data.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise ApiError("invalid_input", f"{name} must be a string.", name, status=400)
+
+
+def optional_bool(data: dict, name: str, default: bool) -> bool:
+    """A boolean field with a default when absent."""
+    value = data.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    raise ApiError("invalid_input", f"{name} must be true or false.", name, status=400)
+
+
+def optional_object(data: dict, name: str) -> dict:
+    """A nested object, {} when absent."""
+    value = data.get(name)
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    raise ApiError("invalid_input", f"{name} must be an object.", name, status=400)
+
+
+def parse_date(raw: str | None, name: str) -> date | None:
+    """An ISO 8601 date or date-time (its date part is used); None when empty."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise ApiError("invalid_date", f"{name} must be an ISO 8601 date.", name, status=400)
+    text = raw.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        raise ApiError("invalid_date", f"{name} must be an ISO 8601 date such as 2024-01-31.",
+                       name, status=400) from None
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("cannot write a non-finite number")
+        return format(value, "f")
+    if isinstance(value, dict):
+        items = (f"{json.dumps(str(k))}:{_encode(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_encode(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def dumps(value: Any) -> str:
+    """JSON text in which Decimals are written as exact numbers."""
+    return _encode(value)
+
+
+def reply(value: Any, status: int = 200) -> Response:
+    """A JSON response."""
+    return Response(dumps(value), status=status, mimetype="application/json")
+
+
+@bp.before_request
+def check_request_text() -> None:
+    """Refuse NUL characters in the query string and path, as in bodies."""
+    for name, value in request.args.items(multi=True):
+        check_text(name, "query string")
+        check_text(value, name)
+    for name, value in (request.view_args or {}).items():
+        check_text(str(value), name)
+
+
+def _position(raw: str, name: str) -> int:
+    text = str(raw).strip()
+    if not text.isdigit() or len(text) > 9 or int(text) < 1:
+        raise ApiError("invalid_paging", f"{name} must be a position from 1.", name, status=400)
+    return int(text)
+
+
+def window(args, *, default_size: int = 20, max_size: int = 1000) -> tuple[int, int] | None:
+    """The contract's paging: `from`/`to` are 1-based positions, both included.
+
+    Returns (offset, limit), or None when neither is given (listing paging applies).
+    """
+    if not args.get("from") and not args.get("to"):
+        return None
+    start = _position(args.get("from") or "1", "from")
+    end = _position(args["to"], "to") if args.get("to") else start + default_size - 1
+    if end < start:
+        raise ApiError("invalid_paging", "to must not be before from.", "to", status=400)
+    return start - 1, min(end - start + 1, max_size)

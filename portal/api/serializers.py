@@ -1,0 +1,172 @@
+"""Models → the contract's JSON field names. Money with two decimals, times in UTC with Z."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from ..models import Account, Holder, Invoice, PreAuthorization, Refund, StoreSettings
+
+CENT = Decimal("0.01")
+RATE = Decimal("0.0001")
+
+
+def money(value) -> Decimal:
+    """A Decimal with exactly two places (SQLite aggregates may come back as float)."""
+    if value is None:
+        value = 0
+    return Decimal(str(value)).quantize(CENT)
+
+
+def rate(value) -> Decimal:
+    """A rate such as 0.25, without the database's trailing zeros."""
+    quantized = Decimal(str(value or 0)).quantize(RATE)
+    return quantized.normalize() if quantized else Decimal("0")
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z: 2024-01-31T12:00:00.123456Z."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def day(value: date | None) -> str | None:
+    """A calendar date (due dates, expiration dates) as ISO 8601: 2024-01-31."""
+    return value.isoformat() if value is not None else None
+
+
+def account(acc: Account, tolerance_enabled: bool) -> dict:
+    """Account, as every account operation of the contract returns it."""
+    return {
+        "id": acc.id,
+        "balance": money(acc.balance),
+        "document": acc.document,
+        "status": acc.status,
+        "documentType": acc.document_type,
+        "creditLimit": money(acc.credit_limit),
+        "updatedAt": timestamp(acc.updated_at),
+        "createdAt": timestamp(acc.created_at),
+        "description": acc.description or "",
+        "availableCredit": money(acc.available_credit),
+        "preAuthorizedCredit": money(acc.pre_authorized),
+        "email": acc.email,
+        "tolerance": rate(acc.tolerance),
+        "availableBalance": money(acc.available_balance(tolerance_enabled)),
+    }
+
+
+def invoice(inv: Invoice) -> dict:
+    """Invoice; `remaining` and `postponements` are this portal's additions."""
+    return {
+        "id": inv.id,
+        "friendlyId": inv.friendly_id,
+        "status": inv.status,
+        "value": money(inv.value),
+        "accountId": inv.account_id,
+        "creditValue": money(0),
+        "createdAt": timestamp(inv.created_at),
+        "resolvedAt": timestamp(inv.resolved_at),
+        "updatedAt": timestamp(inv.updated_at),
+        "paymentLink": inv.payment_link or None,
+        "originalDueDate": day(inv.original_due_date),
+        "dueDate": day(inv.due_date),
+        "installment": inv.installment,
+        "orderId": inv.order_id or "",
+        "observation": inv.observation or None,
+        "transactionId": inv.transaction_id,
+        "numberOfInstallments": inv.number_of_installments,
+        "creditAccountId": inv.account_id,
+        "paidAmount": money(inv.paid_amount),
+        "remaining": money(inv.remaining),
+        "postponements": inv.postponements,
+    }
+
+
+def pre_authorization(hold: PreAuthorization) -> dict:
+    """A pre-authorization (hold), with its status as an addition."""
+    data = {
+        "id": hold.id,
+        "value": money(hold.value),
+        "installments": hold.installments,
+        "status": hold.status,
+        "settle": hold.settle,
+        "paymentTerm": hold.payment_term,
+        "createdAt": timestamp(hold.created_at),
+    }
+    if hold.expiration_date is not None:
+        data["expirationDate"] = day(hold.expiration_date)
+    if hold.order_id:
+        data["orderId"] = hold.order_id
+    return data
+
+
+def settlement(hold: PreAuthorization) -> dict:
+    """The answer to a settlement: the settled value and the transaction id."""
+    return {"value": money(hold.settled_value), "id": hold.id, "status": hold.status}
+
+
+def refund(record: Refund) -> dict:
+    """The answer to a refund."""
+    return {"value": money(record.value), "id": record.id,
+            "transactionId": record.transaction_id, "createdAt": timestamp(record.created_at)}
+
+
+def holder(h: Holder) -> dict:
+    """A holder: level 1 is the main holder, 2 a dependent."""
+    data = {"level": h.level, "claims": {"email": h.email}, "id": h.id,
+            "createdAt": timestamp(h.created_at)}
+    if h.spending_cap is not None:
+        data["spendingCap"] = money(h.spending_cap)
+    return data
+
+
+def statement_entry(entry, number_of_installments: int | None) -> dict:
+    """One ledger line; metadata names the purchase it belongs to."""
+    data = {
+        "id": entry.id,
+        "value": money(entry.value),
+        "date": timestamp(entry.created_at),
+        "origin": entry.origin,
+        "doneBy": entry.done_by,
+        "description": entry.description,
+    }
+    if entry.transaction_id:
+        metadata = {"transactionId": entry.transaction_id}
+        if entry.invoice_id:
+            metadata["invoiceId"] = entry.invoice_id
+        if entry.installment is not None:
+            metadata["installment"] = entry.installment
+        if number_of_installments is not None:
+            metadata["numberOfInstallments"] = number_of_installments
+        data["metadata"] = metadata
+    return data
+
+
+def _time_of_day(hhmm: str) -> str:
+    return f"{hhmm}:00" if len(hhmm) == 5 else hhmm
+
+
+def store_config(settings: StoreSettings) -> dict:
+    """The store configuration under the contract's names."""
+    time_of_day = _time_of_day(settings.reminder_time)
+    return {
+        "dailyInterestRate": rate(settings.daily_interest_rate),
+        "invoicePostponementLimit": settings.postponement_limit,
+        "taxRate": rate(settings.late_fee_rate),
+        "maxPostponementDays": settings.max_postponement_days,
+        "defaultCreditValue": money(settings.default_credit_value),
+        "postponementEnabled": settings.postponement_enabled,
+        "automaticCheckingAccountCreationEnabled": settings.automatic_account_creation,
+        "toleranceEnabled": settings.tolerance_enabled,
+        "myCreditsEnabled": settings.my_credits_enabled,
+        "maxPreAuthorizationGrowthRate": rate(settings.max_pre_authorization_growth_rate),
+        "notificationsSettings": {
+            "daysPrior": [{"days": int(d), "timeOfDay": time_of_day}
+                          for d in sorted(settings.reminder_days_before or [], reverse=True)],
+            "daysAfter": [{"days": int(d), "timeOfDay": time_of_day}
+                          for d in sorted(settings.reminder_days_after or [])],
+        },
+    }

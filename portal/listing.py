@@ -1,0 +1,347 @@
+"""One table query: search, filters, sort and paging declared once per table.
+
+A ListingSpec says which columns `q` searches, which filters exist (each parses its
+query-string value and builds a SQL condition), which sort keys are allowed and how the
+summary row is aggregated. `parse()` turns a query string into a ListingQuery, `run()`
+returns one page plus the count and summary of the whole filtered set. The admin
+tables, the CSV export and the API search all go through here, so a filter means the
+same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from .credit.errors import InvalidInput
+from .models import Account, Invoice, StatementEntry
+
+CENT = Decimal("0.01")
+PAGING = ("q", "sort", "page", "perPage", "op")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A named filter: `parse` checks the raw value, `condition` builds the WHERE clause."""
+
+    name: str
+    condition: Callable[[Any], Any]
+    parse: Callable[[str], Any] = str
+
+
+@dataclass(frozen=True)
+class ListingSpec:
+    """What a table can be searched, filtered and sorted by."""
+
+    name: str
+    model: type
+    search: Sequence[Any] = ()
+    filters: Sequence[Filter] = ()
+    sorts: Mapping[str, Any] = field(default_factory=dict)
+    default_sort: str = "id"
+    per_page: int = 20
+    max_per_page: int = 1000
+    summary: Callable[[Any], Sequence[Any]] | None = None
+
+    def filter(self, name: str) -> Filter | None:
+        """The filter of that name, if the spec declares it."""
+        return next((f for f in self.filters if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class ListingQuery:
+    """The state of a table, as it travels in the URL."""
+
+    q: str = ""
+    sort: str = ""
+    filters: Mapping[str, str] = field(default_factory=dict)
+    page: int = 1
+    per_page: int = 20
+    op: str = "and"
+
+    def to_args(self, **changes) -> dict[str, str]:
+        """Query-string arguments; changing search, filters or sort drops the page."""
+        state = replace(self, **changes)
+        if {"q", "sort", "filters", "op"} & set(changes) and "page" not in changes:
+            state = replace(state, page=1)
+        args = {k: v for k, v in state.filters.items() if v not in ("", None)}
+        for key, value, default in (("q", state.q, ""), ("sort", state.sort, ""),
+                                    ("op", state.op, "and"), ("page", state.page, 1)):
+            if value != default:
+                args[key] = str(value)
+        if state.per_page != ListingQuery.per_page:
+            args["perPage"] = str(state.per_page)
+        return args
+
+
+@dataclass
+class Page:
+    """One page of rows with the count and summary of everything that matched."""
+
+    items: list
+    total: int
+    summary: dict[str, Any]
+    query: ListingQuery
+    offset: int
+    limit: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages of `limit` rows the whole result has."""
+        return max(1, -(-self.total // self.limit)) if self.limit else 1
+
+    @property
+    def has_next(self) -> bool:
+        """Whether rows follow this page."""
+        return self.offset + len(self.items) < self.total
+
+
+def _positive_int(raw: str, name: str) -> int:
+    text = str(raw).strip()
+    if not text.isdigit() or len(text) > 9 or int(text) < 1:
+        raise InvalidInput("invalid_paging", f"{name} must be a whole number from 1.", name)
+    return int(text)
+
+
+def parse(spec: ListingSpec, args: Mapping[str, str], *, strict: bool = True) -> ListingQuery:
+    """Read q, sort, page, perPage, op and the declared filters from a query string.
+
+    Unknown sort keys fall back to the default. A filter value that does not parse
+    raises InvalidInput when `strict`, and is dropped otherwise (forms in the browser).
+    """
+    filters: dict[str, str] = {}
+    for flt in spec.filters:
+        raw = args.get(flt.name)
+        if raw in (None, ""):
+            continue
+        try:
+            flt.parse(raw)
+        except InvalidInput:
+            if strict:
+                raise
+            continue
+        filters[flt.name] = raw
+    per_page = spec.per_page
+    if args.get("perPage"):
+        per_page = min(_positive_int(args["perPage"], "perPage"), spec.max_per_page)
+    page = _positive_int(args["page"], "page") if args.get("page") else 1
+    op = "or" if str(args.get("op", "")).lower() == "or" else "and"
+    return ListingQuery(q=str(args.get("q") or "").strip()[:200], sort=_clean_sort(spec, args),
+                        filters=filters, page=page, per_page=per_page, op=op)
+
+
+def _clean_sort(spec: ListingSpec, args: Mapping[str, str]) -> str:
+    keys = [k.strip() for k in str(args.get("sort") or "").split(",") if k.strip()]
+    known = [k for k in keys if k.lstrip("-") in spec.sorts]
+    return ",".join(known)
+
+
+def order_by(spec: ListingSpec, sort: str) -> list:
+    """ORDER BY clauses for a sort string such as '-dueDate,value'; id breaks ties."""
+    keys = (sort or spec.default_sort).split(",")
+    order = []
+    for key in keys:
+        column = spec.sorts[key.lstrip("-")]
+        order.append(column.desc() if key.startswith("-") else column.asc())
+    last_desc = keys[-1].startswith("-")
+    order.append(spec.model.id.desc() if last_desc else spec.model.id.asc())  # tie-breaker
+    return order
+
+
+def where(spec: ListingSpec, query: ListingQuery, *extra) -> Select:
+    """The filtered SELECT of the spec's model (no order, no paging)."""
+    stmt = select(spec.model)
+    conditions = [spec.filter(name).condition(spec.filter(name).parse(raw))
+                  for name, raw in query.filters.items()]
+    if conditions:
+        stmt = stmt.where(or_(*conditions) if query.op == "or" else and_(*conditions))
+    if query.q and spec.search:
+        stmt = stmt.where(or_(*(col.icontains(query.q, autoescape=True) for col in spec.search)))
+    return stmt.where(*extra) if extra else stmt
+
+
+def run(session: Session, spec: ListingSpec, query: ListingQuery, *extra,
+        offset: int | None = None, limit: int | None = None) -> Page:
+    """One page of rows plus the count and summary over the whole filtered set.
+
+    `extra` conditions always apply (e.g. the account of a nested route). Paging is
+    `page`/`perPage` unless an explicit offset/limit is given (the API's from/to).
+    """
+    stmt = where(spec, query, *extra)
+    limit = query.per_page if limit is None else limit
+    offset = (query.page - 1) * query.per_page if offset is None else offset
+    matched = stmt.subquery()
+    aggregates = [func.count().label("count")]
+    if spec.summary is not None:
+        aggregates += list(spec.summary(matched))
+    row = session.execute(select(*aggregates).select_from(matched)).one()._asdict()
+    total = int(row.pop("count") or 0)
+    summary = {"count": total, **{k: _money(v) for k, v in row.items()}}
+    items = list(session.scalars(stmt.order_by(*order_by(spec, query.sort))
+                                 .offset(offset).limit(limit)))
+    return Page(items=items, total=total, summary=summary, query=query, offset=offset,
+                limit=limit)
+
+
+def _money(value) -> Decimal:
+    # SQLite returns SUM over NUMERIC as float: go through str to keep the cents exact.
+    return Decimal(str(value if value is not None else 0)).quantize(CENT)
+
+
+# --- parsers shared by the specs -----------------------------------------------------------
+
+def parse_day_or_time(raw: str, name: str) -> datetime | date:
+    """An ISO 8601 date (a whole day) or date-time (an instant, UTC when no zone)."""
+    text = str(raw).strip()
+    try:
+        if len(text) == 10:
+            value = date.fromisoformat(text)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            value = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput("invalid_filter", f"{name} must be an ISO 8601 date.", name) from None
+    if not 1900 <= value.year <= 9998:  # also keeps "the next day" computable
+        raise InvalidInput("invalid_filter", f"{name} is out of range.", name)
+    return value
+
+
+def _day(name: str) -> Callable[[str], date]:
+    def parse_day(raw: str) -> date:
+        value = parse_day_or_time(raw, name)
+        return value.date() if isinstance(value, datetime) else value
+
+    return parse_day
+
+
+def _instant(name: str, *, end: bool) -> Callable[[str], datetime]:
+    """A date-time bound; a bare date means the start of that day, or of the next for `end`."""
+
+    def parse_instant(raw: str) -> datetime:
+        value = parse_day_or_time(raw, name)
+        if isinstance(value, datetime):
+            return value
+        return datetime.combine(value + timedelta(days=1 if end else 0), time(), UTC)
+
+    return parse_instant
+
+
+def _amount(name: str) -> Callable[[str], Decimal]:
+    def parse_amount(raw: str) -> Decimal:
+        try:
+            value = Decimal(str(raw).strip())
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or abs(value) >= Decimal("1e12"):
+            raise InvalidInput("invalid_filter", f"{name} must be a number.", name)
+        return value.quantize(CENT)
+
+    return parse_amount
+
+
+def _one_of(name: str, aliases: Mapping[str, str]) -> Callable[[str], list[str]]:
+    """A comma-separated list of allowed values (case-insensitive, with aliases)."""
+    lookup = {k.lower(): v for k, v in aliases.items()}
+
+    def parse_choice(raw: str) -> list[str]:
+        values = [lookup.get(part.strip().lower()) for part in str(raw).split(",")]
+        if not values or None in values:
+            raise InvalidInput("invalid_filter",
+                               f"{name} must be one of {', '.join(sorted(set(aliases)))}.", name)
+        return sorted(set(values))
+
+    return parse_choice
+
+
+def _friendly_id(raw: str) -> str:
+    # The contract shows friendly ids with the installment appended ("u8KFsGDk-1").
+    return str(raw).strip().split("-")[0]
+
+
+# --- the specs -----------------------------------------------------------------------------
+
+def _invoice_summary(sq) -> list:
+    def total_of(status: str, amount):
+        return func.coalesce(func.sum(case((sq.c.status == status, amount), else_=0)), 0)
+
+    return [
+        total_of("Opened", sq.c.value - sq.c.paid_amount).label("total"),
+        total_of("Paid", sq.c.value).label("totalPaid"),
+        total_of("Cancelled", sq.c.value).label("totalCancelled"),
+    ]
+
+
+INVOICES = ListingSpec(
+    name="invoices",
+    model=Invoice,
+    search=(Invoice.id, Invoice.friendly_id, Invoice.order_id, Invoice.observation,
+            Invoice.account_id),
+    filters=(
+        Filter("creditAccountId", lambda v: Invoice.account_id == v),
+        Filter("status", lambda v: Invoice.status.in_(v),
+               _one_of("status", {"Opened": "Opened", "Open": "Opened", "Paid": "Paid",
+                                  "Cancelled": "Cancelled"})),
+        Filter("createdDateFrom", lambda v: Invoice.created_at >= v,
+               _instant("createdDateFrom", end=False)),
+        Filter("createdDateTo", lambda v: Invoice.created_at < v,
+               _instant("createdDateTo", end=True)),
+        Filter("dueDateFrom", lambda v: Invoice.due_date >= v, _day("dueDateFrom")),
+        Filter("dueDateTo", lambda v: Invoice.due_date <= v, _day("dueDateTo")),
+        Filter("value", lambda v: Invoice.value == v, _amount("value")),
+        Filter("friendlyId", lambda v: Invoice.friendly_id == v, _friendly_id),
+        Filter("observation", lambda v: Invoice.observation.icontains(v, autoescape=True)),
+        Filter("transactionId", lambda v: Invoice.transaction_id == v),
+        Filter("orderId", lambda v: Invoice.order_id == v),
+    ),
+    sorts={"id": Invoice.id, "createdAt": Invoice.created_at, "dueDate": Invoice.due_date,
+           "value": Invoice.value, "status": Invoice.status, "friendlyId": Invoice.friendly_id,
+           "accountId": Invoice.account_id},
+    default_sort="createdAt",
+    summary=_invoice_summary,
+)
+
+ACCOUNTS = ListingSpec(
+    name="accounts",
+    model=Account,
+    search=(Account.id, Account.document, Account.email, Account.name, Account.description),
+    filters=(
+        Filter("status", lambda v: Account.status.in_(v),
+               _one_of("status", {"Open": "Open", "Opened": "Open", "Closed": "Closed",
+                                  "Cancelled": "Closed"})),
+        Filter("email", lambda v: Account.email == v, lambda raw: str(raw).strip().lower()),
+        Filter("document", lambda v: Account.document == v, lambda raw: str(raw).strip()),
+        Filter("documentType", lambda v: Account.document_type.in_(v),
+               _one_of("documentType", {"CPF": "CPF", "CNPJ": "CNPJ", "Other": "Other"})),
+    ),
+    sorts={"id": Account.id, "createdAt": Account.created_at, "email": Account.email,
+           "creditLimit": Account.credit_limit, "balance": Account.balance,
+           "status": Account.status, "document": Account.document},
+    default_sort="createdAt",
+)
+
+STATEMENTS = ListingSpec(
+    name="statements",
+    model=StatementEntry,
+    search=(StatementEntry.description, StatementEntry.transaction_id, StatementEntry.done_by),
+    filters=(
+        Filter("accountId", lambda v: StatementEntry.account_id == v),
+        Filter("from", lambda v: StatementEntry.created_at >= v, _instant("from", end=False)),
+        Filter("to", lambda v: StatementEntry.created_at < v, _instant("to", end=True)),
+        Filter("origin", lambda v: StatementEntry.origin.in_(v),
+               _one_of("origin", {o: o for o in ("Credit", "Invoice", "Payment", "Cancellation",
+                                                 "Reopen", "Refund", "Statement")})),
+        Filter("transactionId", lambda v: StatementEntry.transaction_id == v),
+    ),
+    sorts={"id": StatementEntry.id, "date": StatementEntry.created_at,
+           "value": StatementEntry.value},
+    default_sort="id",
+    per_page=50,
+    max_per_page=10000,
+    summary=lambda sq: [func.coalesce(func.sum(sq.c.value), 0).label("sum")],
+)
