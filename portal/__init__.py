@@ -62,6 +62,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # API keys, not cookies, authenticate the JSON API
+    from .ppp import bp as ppp_bp
+
+    app.register_blueprint(ppp_bp)
+    csrf.exempt(ppp_bp)  # the checkout authenticates with API keys, not cookies
     from .errors import register_errorhandlers
 
     register_errorhandlers(app)

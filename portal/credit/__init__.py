@@ -20,6 +20,7 @@ from .accounts import (
     set_holder_cap,
     update_account,
 )
+from .buyers import account_for_buyer
 from .errors import Conflict, CreditError, InvalidInput, NotFound
 from .invoices import (
     amount_due,
@@ -59,6 +60,7 @@ __all__ = [
     "CreditError",
     "InvalidInput",
     "NotFound",
+    "account_for_buyer",
     "active_terms",
     "add_holder",
     "adjust_balance",
