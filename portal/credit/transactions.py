@@ -103,6 +103,21 @@ def _check_dependent_cap(
         )
 
 
+def _check_purchase(
+    session: Session, account: Account, email: str | None, amount: Decimal
+) -> Decimal:
+    """Refuse a purchase the account cannot make now; return its availableBalance."""
+    _check_can_buy(session, account)
+    _check_dependent_cap(session, account, email, amount)
+    available = _available(session, account)
+    if amount > available:
+        raise Conflict(
+            "insufficient_credit",
+            f"Insufficient credit: {amount} requested, {available} available.",
+        )
+    return available
+
+
 def authorize(
     session: Session,
     account_id: str,
@@ -151,14 +166,7 @@ def authorize(
                 f"Transaction {tid} already exists with other values.",
                 "transactionId",
             )
-        _check_can_buy(session, account)
-        _check_dependent_cap(session, account, email, amount)
-        available = _available(session, account)
-        if amount > available:
-            raise Conflict(
-                "insufficient_credit",
-                f"Insufficient credit: {amount} requested, {available} available.",
-            )
+        available = _check_purchase(session, account, email, amount)
         today = store_today(get_settings(session))
         if expiration_date is not None and expiration_date < today:
             raise InvalidInput(
@@ -534,14 +542,7 @@ def purchase_refusal(
         account = session.get(Account, str(account_id))
         if account is None:
             raise NotFound("account_not_found", f"Account {account_id} does not exist.")
-        _check_can_buy(session, account)
-        _check_dependent_cap(session, account, email, amount)
-        available = _available(session, account)
-        if amount > available:
-            raise Conflict(
-                "insufficient_credit",
-                f"Insufficient credit: {amount} requested, {available} available.",
-            )
+        _check_purchase(session, account, email, amount)
     except CreditError as error:
         return error
     return None
