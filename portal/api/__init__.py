@@ -13,6 +13,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 from . import (  # noqa: E402,F401
     accounts,
     errors,
+    files,
     invoices,
     openapi,
     payload,

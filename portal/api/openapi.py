@@ -199,6 +199,10 @@ def build_document(app: Flask) -> dict:
             if view is None:
                 raise LookupError(f"no route serves {method.upper()} {path}")
             _extend_operation((path, method), op, view)
+    from .files import IMPORT_BATCH, document_paths
+
+    doc["paths"].update(document_paths())
+    doc["components"]["schemas"]["ImportBatch"] = IMPORT_BATCH
     return doc
 
 
