@@ -57,6 +57,9 @@ def register_blueprints(app: Flask) -> None:
     from .mycredits import bp as mycredits_bp
 
     app.register_blueprint(mycredits_bp)
+    from .checkout import bp as checkout_bp
+
+    app.register_blueprint(checkout_bp)
     from .api import bp as api_bp
     from .extensions import csrf
 

@@ -140,9 +140,12 @@ def recent_activity(session: Session, limit: int = 10) -> list[AuditEvent]:
     return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
 
 
+NEAR_LIMIT = Decimal("0.80")  # share of the limit in use (invoices + holds) that warns
+
+
 @dataclass
-class OpenInvoice:
-    """An Opened invoice as a customer sees it, with the flags the domain computed."""
+class InvoiceRow:
+    """An invoice as a customer sees it, with the flags the domain computed."""
 
     invoice: Invoice
     overdue: bool
@@ -152,14 +155,16 @@ class OpenInvoice:
 
 @dataclass
 class CustomerCredit:
-    """One account's credit as its holders see it on My Credits."""
+    """One account's credit as one of its holders sees it (My Credits, checkout)."""
 
     account: Account
     available_credit: Decimal
     available_balance: Decimal
     tolerance_margin: Decimal
     on_hold: bool
-    invoices: list[OpenInvoice]
+    used_share: Decimal
+    near_limit: bool
+    cap: credit.SpendingCap | None
     today: date
 
 
@@ -169,30 +174,30 @@ def customer_accounts(session: Session, account_ids: list[str]) -> list[Account]
     return [found[i] for i in account_ids if i in found]
 
 
-def customer_credit(session: Session, account: Account, settings: StoreSettings) -> CustomerCredit:
-    """Limit, holds, available credit and the open invoices of one account."""
-    today = credit.store_today(settings)
-    invoices = session.scalars(
-        select(Invoice)
-        .where(Invoice.account_id == account.id, Invoice.status == "Opened")
-        .order_by(Invoice.due_date, Invoice.id)
-    )
+def customer_credit(
+    session: Session, account: Account, settings: StoreSettings, email: str | None = None
+) -> CustomerCredit:
+    """Limit, holds, available credit and warnings of one account, seen by `email`."""
     return CustomerCredit(
         account=account,
         available_credit=account.available_credit,
         available_balance=account.available_balance(settings.tolerance_enabled),
         tolerance_margin=account.tolerance_margin(settings.tolerance_enabled),
         on_hold=credit.is_on_hold(session, account, settings),
-        invoices=[_open_invoice(invoice, settings, today) for invoice in invoices],
-        today=today,
+        used_share=account.utilization,
+        near_limit=account.utilization >= NEAR_LIMIT,
+        cap=credit.spending_cap(session, account.id, email),
+        today=credit.store_today(settings),
     )
 
 
-def _open_invoice(invoice: Invoice, settings: StoreSettings, today: date) -> OpenInvoice:
+def invoice_row(invoice: Invoice, settings: StoreSettings, today: date) -> InvoiceRow:
+    """An invoice with its overdue flag, what is due today and a safe payment link."""
     link = invoice.payment_link or ""
-    return OpenInvoice(
+    payable = invoice.status == "Opened" and link.startswith(("https://", "http://"))
+    return InvoiceRow(
         invoice=invoice,
         overdue=credit.is_overdue(invoice, today),
         amount_due=credit.amount_due(invoice, settings, today),
-        pay_url=link if link.startswith(("https://", "http://")) else None,
+        pay_url=link if payable else None,
     )

@@ -21,6 +21,7 @@ from .accounts import (
     update_account,
 )
 from .buyers import account_for_buyer
+from .checkout import SpendingCap, offered_terms, spending_cap
 from .errors import Conflict, CreditError, InvalidInput, NotFound
 from .invoices import (
     amount_due,
@@ -60,6 +61,7 @@ __all__ = [
     "CreditError",
     "InvalidInput",
     "NotFound",
+    "SpendingCap",
     "account_for_buyer",
     "active_terms",
     "add_holder",
@@ -78,13 +80,16 @@ __all__ = [
     "get_account",
     "get_invoice",
     "get_settings",
-    "get_transaction", "installment_plan", "purchase_refusal",
+    "get_transaction",
+    "installment_plan",
     "is_on_hold",
     "is_overdue",
     "lift_hold",
+    "offered_terms",
     "open_account",
     "pay_invoice",
     "postpone_invoice",
+    "purchase_refusal",
     "refund",
     "remove_holder",
     "remove_term",
@@ -94,6 +99,7 @@ __all__ = [
     "set_holder_cap",
     "settle",
     "settle_due_authorizations",
+    "spending_cap",
     "store_today",
     "update_account",
     "update_authorization",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Account, Holder, Invoice, PreAuthorization, Refund, utcnow
 from .accounts import is_on_hold
+from .checkout import holder_spending
 from .errors import Conflict, CreditError, InvalidInput, NotFound
 from .ledger import audit, lock_account, post, write_transaction
 from .money import parse_amount, parse_whole, split
@@ -80,24 +81,8 @@ def _check_dependent_cap(
         raise Conflict("not_a_holder", f"{email} is not a holder of this account.", "email")
     if holder.spending_cap is None:
         return
-    holds = session.scalar(
-        select(func.coalesce(func.sum(PreAuthorization.value), 0)).where(
-            PreAuthorization.account_id == account.id,
-            PreAuthorization.holder_email == email,
-            PreAuthorization.status == "Authorized",
-            PreAuthorization.id != (exclude_id or ""),
-        )
-    )
-    owed = session.scalar(
-        select(func.coalesce(func.sum(Invoice.value - Invoice.paid_amount), 0))
-        .join(PreAuthorization, PreAuthorization.id == Invoice.transaction_id)
-        .where(
-            Invoice.account_id == account.id,
-            Invoice.status == "Opened",
-            PreAuthorization.holder_email == email,
-        )
-    )
-    if Decimal(holds) + Decimal(owed) + extra > holder.spending_cap:
+    used = holder_spending(session, account.id, email, exclude_id)
+    if used + extra > holder.spending_cap:
         raise Conflict(
             "dependent_cap_exceeded", f"The purchase exceeds the spending cap of {email}."
         )

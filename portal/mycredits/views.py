@@ -1,26 +1,101 @@
 """My Credits: what a customer (main holder or dependent) sees of their accounts."""
 
-from flask import abort, render_template, request
+import re
+
+from flask import Response, abort, request, stream_with_context, url_for
 from flask_login import current_user
 
 from .. import credit, figures, people
 from ..access import roles_required
 from ..extensions import db
-from . import bp
+from ..htmx import is_htmx, render_page_or_fragment
+from ..imports import csv_lines
+from . import bp, queries
+
+MAX_PAGE = 1_000_000  # deeper than any real list; keeps SQL offsets in range
+DEFAULTS = {"tab": "open", "page": 1, "history_page": 1}
+# htmx asks for one section at a time; the id it targets names the fragment to send.
+FRAGMENTS = {
+    "invoices": "mycredits/partials/_invoices.html",
+    "history": "mycredits/partials/_history.html",
+}
+
+
+def _page_number(name: str) -> int:
+    """A page number from the query string; anything unusable means the first page."""
+    value = request.args.get(name, 1, type=int)
+    return value if value and 0 < value <= MAX_PAGE else 1
+
+
+def _my_accounts():
+    """The user's accounts and the one asked for (`?account=`), or 404 if not theirs."""
+    if not credit.get_settings(db.session).my_credits_enabled:
+        abort(404)
+    ids = people.customer_account_ids(db.session, current_user.email)
+    accounts = figures.customer_accounts(db.session, ids)
+    wanted = request.args.get("account")
+    if wanted is None:
+        return accounts, (accounts[0] if accounts else None)
+    account = next((a for a in accounts if a.id == wanted), None)
+    if account is None:
+        abort(404)
+    return accounts, account
+
+
+def _linker(state: dict):
+    """`link(**changes)`: this page's URL with some of its state changed, defaults left out."""
+
+    def link(**changes) -> str:
+        args = {**state, **changes}
+        args = {k: v for k, v in args.items() if v is not None and DEFAULTS.get(k) != v}
+        return url_for("mycredits.index", **args)
+
+    return link
 
 
 @bp.get("/my-credits")
 @roles_required("customer")
 def index():
-    """The selected account's credit and open invoices, with a switcher between accounts."""
+    """The selected account's credit, invoices by status and history, with a switcher."""
+    accounts, account = _my_accounts()
     settings = credit.get_settings(db.session)
-    if not settings.my_credits_enabled:
+    state = {
+        "account": account.id if account else None,
+        "tab": request.args.get("tab") if request.args.get("tab") in queries.TABS else "open",
+        "page": _page_number("page"),
+        "history_page": _page_number("history_page"),
+    }
+    context = {"accounts": accounts, "link": _linker(state), "settings": settings, "view": None}
+    if account is not None:
+        invoices = queries.invoice_tab(db.session, account, settings, state["tab"], state["page"])
+        history = queries.history(db.session, account.id, state["history_page"])
+        # Pages past the end were shown as the last page: links start from there.
+        state.update(page=invoices.page.query.page, history_page=history.page.query.page)
+        context.update(
+            view=figures.customer_credit(db.session, account, settings, current_user.email),
+            invoices=invoices,
+            history=history,
+            origin_labels=queries.ORIGIN_LABELS,
+        )
+    target = request.headers.get("HX-Target") if is_htmx() else None
+    fragment = FRAGMENTS.get(target, "mycredits/index.html") if account else "mycredits/index.html"
+    response = render_page_or_fragment("mycredits/index.html", fragment, **context)
+    response.vary.add("HX-Target")
+    return response
+
+
+@bp.get("/my-credits/statement.csv")
+@roles_required("customer")
+def statement_csv():
+    """The selected account's whole statement as CSV, with the balance after each entry."""
+    _accounts, account = _my_accounts()
+    if account is None:
         abort(404)
-    ids = people.customer_account_ids(db.session, current_user.email)
-    accounts = figures.customer_accounts(db.session, ids)
-    selected = request.args.get("account", ids[0] if ids else None)
-    account = next((a for a in accounts if a.id == selected), None)
-    if accounts and account is None:
-        abort(404)
-    view = figures.customer_credit(db.session, account, settings) if account else None
-    return render_template("mycredits/index.html", accounts=accounts, view=view)
+    header = [str(name) for name in queries.STATEMENT_HEADER]
+    rows = queries.statement_rows(db.session, account.id)
+    dialect = "excel" if request.args.get("dialect") == "excel" else "comma"
+    response = Response(stream_with_context(csv_lines(header, rows, dialect)), mimetype="text/csv")
+    filename = "statement-" + re.sub(r"[^A-Za-z0-9_.-]", "-", account.id) + ".csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -375,3 +375,13 @@ def test_expiration_in_the_past_is_refused(session, make_account):
         credit.authorize(session, account.id, "1", actor="t", settle=False,
                          expiration_date=yesterday)
     assert error.value.code == "invalid_expiration_date"
+
+
+def test_dependent_cap_sums_are_exact_to_the_cent(session, make_account):
+    # On SQLite, SUM(NUMERIC) is a binary float: 0.10 + 0.20 = 0.30000000000000004.
+    account = make_account(limit="1000")
+    credit.add_holder(session, account.id, "kid@example.com", actor="t", spending_cap="100")
+    for value in ("0.10", "0.20"):
+        credit.authorize(session, account.id, value, actor="t", holder_email="kid@example.com")
+    credit.authorize(session, account.id, "99.70", actor="t", holder_email="kid@example.com")
+    assert credit.spending_cap(session, account.id, "kid@example.com").left == Decimal("0.00")

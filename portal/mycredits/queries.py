@@ -1,0 +1,185 @@
+"""What My Credits lists for one account: its invoices by status and its statement.
+
+Read-only. Lists go through the shared listing module (the same specs as the back-office
+and the API), restricted to the account; the running balance is computed exactly from the
+ledger entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from .. import credit, figures, listing
+from ..models import Account, Invoice, StatementEntry, StoreSettings
+
+TABS = {"open": "Opened", "paid": "Paid", "cancelled": "Cancelled"}
+TAB_SORT = {"open": "dueDate", "paid": "-dueDate", "cancelled": "-dueDate"}
+INVOICES_PER_PAGE = 10
+HISTORY_PER_PAGE = 20
+CSV_BATCH = 2000
+CENT = Decimal("0.01")
+ORIGIN_LABELS = {
+    "Credit": _l("Credit limit"),
+    "Invoice": _l("Invoice issued"),
+    "Payment": _l("Payment"),
+    "Cancellation": _l("Invoice cancelled"),
+    "Reopen": _l("Invoice reopened"),
+    "Refund": _l("Refund"),
+    "Statement": _l("Adjustment"),
+}
+STATEMENT_HEADER = (
+    _l("Date"),
+    _l("Type"),
+    _l("Description"),
+    _l("Invoice"),
+    _l("Installment"),
+    _l("Order"),
+    _l("Value"),
+    _l("Balance"),
+)
+
+
+@dataclass
+class InvoiceTab:
+    """One page of the account's invoices of one status, with every tab's count."""
+
+    tab: str
+    page: listing.Page
+    rows: list[figures.InvoiceRow]
+    counts: dict[str, int]
+    overdue: int
+
+
+@dataclass
+class HistoryLine:
+    """A ledger entry with the balance right after it and the invoice it concerns."""
+
+    entry: StatementEntry
+    balance: Decimal
+    invoice: Invoice | None
+
+
+@dataclass
+class History:
+    """One page of the account's statement, newest first."""
+
+    page: listing.Page
+    lines: list[HistoryLine]
+
+
+def _run(session: Session, spec, query: listing.ListingQuery, *conditions) -> listing.Page:
+    """A page of the list; a page past the end shows the last one instead."""
+    page = listing.run(session, spec, query, *conditions)
+    if not page.items and query.page > page.pages:
+        query = listing.ListingQuery(sort=query.sort, page=page.pages, per_page=query.per_page)
+        page = listing.run(session, spec, query, *conditions)
+    return page
+
+
+def invoice_tab(
+    session: Session, account: Account, settings: StoreSettings, tab: str, number: int = 1
+) -> InvoiceTab:
+    """The `tab` (open, paid, cancelled) page `number` of the account's invoices."""
+    query = listing.ListingQuery(sort=TAB_SORT[tab], page=number, per_page=INVOICES_PER_PAGE)
+    page = _run(
+        session,
+        listing.INVOICES,
+        query,
+        Invoice.account_id == account.id,
+        Invoice.status == TABS[tab],
+    )
+    today = credit.store_today(settings)
+    counts, overdue = _counts(session, account.id, today)
+    rows = [figures.invoice_row(invoice, settings, today) for invoice in page.items]
+    return InvoiceTab(tab=tab, page=page, rows=rows, counts=counts, overdue=overdue)
+
+
+def _counts(session: Session, account_id: str, today: date) -> tuple[dict[str, int], int]:
+    late = func.count(case((Invoice.due_date < today, Invoice.id)))
+    rows = session.execute(
+        select(Invoice.status, func.count(), late)
+        .where(Invoice.account_id == account_id)
+        .group_by(Invoice.status)
+    ).all()
+    by_status = {status: (count, overdue) for status, count, overdue in rows}
+    counts = {tab: by_status.get(status, (0, 0))[0] for tab, status in TABS.items()}
+    return counts, by_status.get("Opened", (0, 0))[1]
+
+
+def history(session: Session, account_id: str, number: int = 1) -> History:
+    """Page `number` of the account's statement, newest first, with running balances."""
+    query = listing.ListingQuery(sort="-id", page=number, per_page=HISTORY_PER_PAGE)
+    page = _run(session, listing.STATEMENTS, query, StatementEntry.account_id == account_id)
+    if not page.items:
+        return History(page=page, lines=[])
+    newest = page.items[0]
+    balance = _money(
+        session.scalar(
+            select(func.coalesce(func.sum(StatementEntry.value), 0)).where(
+                StatementEntry.account_id == account_id, StatementEntry.id <= newest.id
+            )
+        )
+    )
+    invoice_ids = {entry.invoice_id for entry in page.items if entry.invoice_id}
+    invoices = {
+        invoice.id: invoice
+        for invoice in session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids)))
+    }
+    lines = []
+    for entry in page.items:
+        lines.append(HistoryLine(entry, balance, invoices.get(entry.invoice_id)))
+        balance -= entry.value
+    return History(page=page, lines=lines)
+
+
+def statement_rows(session: Session, account_id: str) -> Iterator[list[str]]:
+    """Every entry of the account, oldest first, with the balance after it, as CSV text.
+
+    One streamed query (flat memory); the running balance is an exact Decimal sum.
+    """
+    stmt = (
+        select(
+            StatementEntry.created_at,
+            StatementEntry.origin,
+            StatementEntry.description,
+            Invoice.friendly_id,
+            StatementEntry.installment,
+            Invoice.number_of_installments,
+            Invoice.order_id,
+            StatementEntry.value,
+        )
+        .outerjoin(Invoice, Invoice.id == StatementEntry.invoice_id)
+        .where(StatementEntry.account_id == account_id)
+        .order_by(StatementEntry.id)
+    )
+    balance = Decimal("0.00")
+    for at, origin, description, friendly_id, n, total, order_id, value in session.execute(
+        stmt.execution_options(yield_per=CSV_BATCH)
+    ):
+        balance += value
+        yield [
+            _timestamp(at),
+            str(ORIGIN_LABELS.get(origin, origin)),
+            description or "",
+            friendly_id or "",
+            f"{n}/{total}" if n and total else "",
+            order_id or "",
+            str(value),
+            str(balance),
+        ]
+
+
+def _timestamp(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value else ""
+
+
+def _money(value) -> Decimal:
+    # SQLite returns SUM over NUMERIC as float: go through str to keep the cents exact.
+    return Decimal(str(value or 0)).quantize(CENT)

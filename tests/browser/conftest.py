@@ -1,0 +1,108 @@
+"""Fixtures for journeys in a real browser: a live portal server and Chromium pages.
+
+`live_server` serves the portal (CSRF on, as in production) from a SQLite copy of the
+migrated template database, in a thread of this process; tests arrange data through
+`live_server.app` against the same file. `browser` is Debian's Chromium driven by
+Playwright; without it the tests are skipped, unless REQUIRE_BROWSER=1 (CI), where they
+fail. `page` is a fresh browser context (own cookies) per test, in English.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from portal import create_app
+from portal.extensions import db
+
+CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class LiveServer:
+    """A running portal: its base URL and the app (for arranging data in the same database)."""
+
+    url: str
+    app: Flask
+
+    def __str__(self) -> str:
+        return self.url
+
+
+@pytest.fixture
+def live_server(sqlite_template, tmp_path) -> Iterator[LiveServer]:
+    """The portal served on 127.0.0.1 (a free port) over a fresh SQLite database."""
+    path = tmp_path / "live.sqlite3"
+    shutil.copy(sqlite_template, path)
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "TESTING": True,
+            "SECRET_KEY": "browser-test-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "WTF_CSRF_ENABLED": True,
+            "SERVER_NAME": None,
+        }
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium binary, if installed."""
+    return next((p for p in CHROMIUM_PATHS if os.path.exists(p)), None)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Chromium launched once per session through Playwright's sync API."""
+    executable = chromium_path()
+    if executable is None:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (REQUIRE_BROWSER=1) but is not installed")
+        pytest.skip("Chromium not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A new page in its own browser context (no shared cookies), English locale."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
