@@ -201,3 +201,37 @@ def invoice_row(invoice: Invoice, settings: StoreSettings, today: date) -> Invoi
         amount_due=credit.amount_due(invoice, settings, today),
         pay_url=link if payable else None,
     )
+
+
+NEAR_LIMIT = Decimal("0.8")
+
+
+def _utilization():
+    """SQL: share of the limit in use (invoices and adjustments + holds)."""
+    return (Account.credit_limit - Account.balance + Account.pre_authorized) / Account.credit_limit
+
+
+def near_limit(session: Session, limit: int = 8) -> tuple[int, list[tuple[Account, Decimal]]]:
+    """Open accounts using ≥ 80 % of their limit: how many, and the fullest few."""
+    condition = (
+        (Account.status == "Open") & (Account.credit_limit > 0) & (_utilization() >= NEAR_LIMIT)
+    )
+    count = session.scalar(select(func.count()).select_from(Account).where(condition)) or 0
+    rows = session.execute(
+        select(Account).where(condition).order_by(_utilization().desc(), Account.id).limit(limit)
+    ).scalars()
+    return count, [(account, account.utilization) for account in rows]
+
+
+def on_hold(session: Session, settings: StoreSettings, limit: int = 8) -> tuple[int, list[Account]]:
+    """Open accounts on hold for an invoice overdue past the store's threshold."""
+    from .credit.accounts import overdue_hold_filter
+
+    condition = (Account.status == "Open") & overdue_hold_filter(
+        settings, credit.store_today(settings)
+    )
+    count = session.scalar(select(func.count()).select_from(Account).where(condition)) or 0
+    accounts = list(
+        session.scalars(select(Account).where(condition).order_by(Account.id).limit(limit))
+    )
+    return count, accounts

@@ -8,7 +8,7 @@ from validate_docbr import CNPJ, CPF
 from .errors import InvalidInput
 
 DOCUMENT_TYPES = ("CPF", "CNPJ", "Other")
-_OTHER_DOCUMENT = re.compile(r"^[A-Za-z0-9.\-/]{1,40}$")
+_OTHER_DOCUMENT = re.compile(r"^[A-Za-z0-9.\-]{1,40}$")  # no "/": it is part of the account id
 # Plain ASCII addresses that email_validator certainly accepts; anything else goes to it.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -32,7 +32,7 @@ def normalize_document(document: str, document_type: str) -> tuple[str, str]:
         if not _OTHER_DOCUMENT.match(raw):
             raise InvalidInput(
                 "invalid_document",
-                "Document must be 1–40 letters, digits, dots, dashes or slashes.",
+                "Document must be 1–40 letters, digits, dots or dashes.",
                 "document",
             )
         return raw.upper(), kind

@@ -143,3 +143,32 @@ def test_anonymous_is_redirected_to_login(client):
     response = client.get("/admin")
     assert response.status_code == 302
     assert response.location.startswith("/login")
+
+
+def test_dashboard_lists_accounts_near_limit_and_on_hold(
+    client, login, session, make_account, purchase, settings
+):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from portal import credit
+    from portal.models import Invoice
+
+    settings(overdue_hold_days=5)
+    full = make_account(limit="1000", name="Nearly Full Ltda")
+    purchase(full, "850")
+    late = make_account(limit="1000", name="Late Payer SA")
+    purchase(late, "10")
+    invoice = session.scalars(select(Invoice).where(Invoice.account_id == late.id)).one()
+    invoice.due_date = credit.store_today(credit.get_settings(session)) - timedelta(days=6)
+    session.commit()
+    make_account(limit="1000", name="Comfortable")
+    login("support")
+    page = client.get("/admin").get_data(as_text=True)
+    near = page.split('id="near-limit"')[1].split("</ul>")[0]
+    held = page.split('id="on-hold"')[1].split("</ul>")[0]
+    assert "Nearly Full Ltda" in near and "Comfortable" not in near
+    assert "Late Payer SA" in held and "Nearly Full Ltda" not in held
+    assert 'href="/admin/invoices?status=Overdue&amp;sort=due_date"' in page
+    assert "/admin/accounts?on_hold=yes" in page
