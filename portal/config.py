@@ -15,7 +15,8 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
-    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    IMPORT_MAX_BYTES = 20 * 1024 * 1024  # larger CSV files are refused with a clear message
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # any request body (the import check comes first)
     MAIL_SERVER = None
     MAIL_PORT = 25
     MAIL_SENDER = "credit@localhost"

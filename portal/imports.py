@@ -115,7 +115,7 @@ def read_table(content: bytes, kind: str, max_bytes: int = MAX_BYTES) -> Table:
     """Parse an accounts or invoices CSV; refuse with a clear message what is not one."""
     if len(content) > max_bytes:
         raise InvalidInput(
-            "file_too_large", f"The file is larger than {max_bytes // (1024 * 1024)} MB.", "file"
+            "file_too_large", f"The file is larger than the limit of {_size(max_bytes)}.", "file"
         )
     text, encoding = _decode(content)
     if not text.strip():
@@ -148,6 +148,10 @@ def read_table(content: bytes, kind: str, max_bytes: int = MAX_BYTES) -> Table:
         for index, record in zip(frame.index, frame.to_dict("records"), strict=True)
     ]
     return Table(columns=list(frame.columns), rows=rows, delimiter=delimiter, encoding=encoding)
+
+
+def _size(count: int) -> str:
+    return f"{count / 1024**2:g} MB" if count >= 1024**2 else f"{count / 1024:g} KB"
 
 
 def _map_columns(headers: Iterable[str], known: dict[str, tuple[str, ...]]) -> dict[str, str]:

@@ -88,3 +88,11 @@ def test_customers_and_anonymous_are_kept_out(client, login, make_account):
 def test_unknown_batch_is_404(client, login):
     login("owner")
     assert client.get("/admin/imports/999").status_code == 404
+
+
+def test_file_over_the_configured_size_is_refused_clearly(app, client, login):
+    app.config["IMPORT_MAX_BYTES"] = 100
+    login("finance")
+    response = _upload(client, GOOD * 3)
+    assert response.status_code == 422
+    assert "larger than" in response.get_data(as_text=True)
