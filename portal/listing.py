@@ -90,6 +90,7 @@ class Page:
     query: ListingQuery
     offset: int
     limit: int
+    capped: bool = False  # more rows matched than were counted
 
     @property
     def pages(self) -> int:
@@ -166,27 +167,41 @@ def where(spec: ListingSpec, query: ListingQuery, *extra) -> Select:
     return stmt.where(*extra) if extra else stmt
 
 
-def run(session: Session, spec: ListingSpec, query: ListingQuery, *extra,
-        offset: int | None = None, limit: int | None = None) -> Page:
-    """One page of rows plus the count and summary over the whole filtered set.
-
-    `extra` conditions always apply (e.g. the account of a nested route). Paging is
-    `page`/`perPage` unless an explicit offset/limit is given (the API's from/to).
-    """
-    stmt = where(spec, query, *extra)
-    limit = query.per_page if limit is None else limit
-    offset = (query.page - 1) * query.per_page if offset is None else offset
-    matched = stmt.subquery()
+def summarize(session: Session, spec: ListingSpec, query: ListingQuery, *extra) -> dict:
+    """The count and the spec's totals over the whole filtered set (one aggregate query)."""
+    matched = where(spec, query, *extra).subquery()
     aggregates = [func.count().label("count")]
     if spec.summary is not None:
         aggregates += list(spec.summary(matched))
     row = session.execute(select(*aggregates).select_from(matched)).one()._asdict()
     total = int(row.pop("count") or 0)
-    summary = {"count": total, **{k: _money(v) for k, v in row.items()}}
+    return {"count": total, **{k: _money(v) for k, v in row.items()}}
+
+
+def run(session: Session, spec: ListingSpec, query: ListingQuery, *extra,
+        offset: int | None = None, limit: int | None = None,
+        count_cap: int | None = None) -> Page:
+    """One page of rows plus the count and summary over the whole filtered set.
+
+    `extra` conditions always apply (e.g. the account of a nested route). Paging is
+    `page`/`perPage` unless an explicit offset/limit is given (the API's from/to).
+    With `count_cap` (pages refreshed on every keystroke) the rows are counted only up to
+    the cap and no summary is computed: `summarize` gives the totals in a request of its own.
+    """
+    stmt = where(spec, query, *extra)
+    limit = query.per_page if limit is None else limit
+    offset = (query.page - 1) * query.per_page if offset is None else offset
+    if count_cap is None:
+        summary = summarize(session, spec, query, *extra)
+        total = summary["count"]
+    else:
+        bounded = stmt.with_only_columns(spec.model.id).limit(count_cap + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(bounded)) or 0
+        summary = {}
     items = list(session.scalars(stmt.order_by(*order_by(spec, query.sort))
                                  .offset(offset).limit(limit)))
     return Page(items=items, total=total, summary=summary, query=query, offset=offset,
-                limit=limit)
+                limit=limit, capped=count_cap is not None and total > count_cap)
 
 
 def _money(value) -> Decimal:
