@@ -212,3 +212,28 @@ def invite_customer(session: Session, email: str, *, actor: str) -> User:
     if user.role != "customer":
         raise Conflict("not_a_customer", f"{email} is a staff login.", "email")
     return user
+
+
+LAST_USED_EVERY = 3600  # seconds: how often a key's last use is written
+
+
+def touch_api_key(session: Session, key: ApiKey) -> None:
+    """Record a key's last use, at most once an hour, in a short write of its own."""
+    from datetime import timedelta
+
+    from sqlalchemy import or_, update
+
+    now = utcnow()
+    cutoff = now - timedelta(seconds=LAST_USED_EVERY)
+    if key.last_used_at is not None and key.last_used_at > cutoff:
+        return
+    with write_transaction(session):
+        session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == key.id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < cutoff),
+            )
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )

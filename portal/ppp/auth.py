@@ -7,16 +7,12 @@ connector sets `usesProviderHeadersName`; both are accepted (the VTEX pair first
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import wraps
 
 from flask import g, request
-from sqlalchemy import or_, update
 
 from .. import people
-from ..credit.ledger import write_transaction
 from ..extensions import db
-from ..models import ApiKey, utcnow
 from .payload import PppError, storable
 
 SCOPE = "transactions:write"
@@ -24,7 +20,6 @@ HEADER_PAIRS = (
     ("X-VTEX-API-AppKey", "X-VTEX-API-AppToken"),
     ("X-PROVIDER-API-AppKey", "X-PROVIDER-API-AppToken"),
 )
-LAST_USED_EVERY = timedelta(hours=1)
 
 
 def _credentials() -> tuple[str | None, str | None]:
@@ -33,24 +28,6 @@ def _credentials() -> tuple[str | None, str | None]:
         if key:
             return key, request.headers.get(token_header)
     return None, None
-
-
-def _touch(key: ApiKey) -> None:
-    """Record the key's last use, at most once an hour."""
-    now = utcnow()
-    cutoff = now - LAST_USED_EVERY
-    if key.last_used_at is not None and key.last_used_at > cutoff:
-        return
-    with write_transaction(db.session):
-        db.session.execute(
-            update(ApiKey)
-            .where(
-                ApiKey.id == key.id,
-                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < cutoff),
-            )
-            .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
-        )
 
 
 def require_key(view):
@@ -70,7 +47,7 @@ def require_key(view):
         if SCOPE not in key.scope_set:
             raise PppError("forbidden", f"This API key lacks the {SCOPE} scope.", 403)
         g.actor = f"apikey:{key.label}"
-        _touch(key)
+        people.touch_api_key(db.session, key)
         return view(*args, **kwargs)
 
     wrapped.required_scope = SCOPE
