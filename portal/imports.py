@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .credit.errors import InvalidInput
+from .credit.ledger import write_transaction
 
 ACCOUNT_COLUMNS = {
     "email": ("email", "e-mail", "correo", "correo electronico"),
@@ -224,15 +225,19 @@ def neutralize(value) -> str:
     return text
 
 
-def csv_lines(header: list[str], rows: Iterable[Iterable], dialect: str = "comma",
-              *, neutralized: bool = False) -> Iterator[str]:
+def csv_lines(
+    header: list[str],
+    rows: Iterable[Iterable],
+    dialect: str = "comma",
+    *,
+    neutralized: bool = False,
+) -> Iterator[str]:
     """Stream CSV text: 'comma' (UTF-8) or 'excel' (semicolon, UTF-8 with BOM).
 
     Cells are neutralised against formulas unless the caller already did it.
     """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";" if dialect == "excel" else ",",
-                        lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=";" if dialect == "excel" else ",", lineterminator="\r\n")
     if dialect == "excel":
         buffer.write("\ufeff")
     writer.writerow(header)
@@ -306,8 +311,8 @@ def preview_upload(
         counts=plan.counts,
         status="previewed",
     )
-    session.add(batch)
-    session.commit()
+    with write_transaction(session):
+        session.add(batch)
     return batch, plan
 
 
@@ -334,28 +339,35 @@ def import_history(session, limit: int = 50):
 
 
 def apply_batch(session, batch_id: int, actor: str, only_valid: bool = False):
-    """Apply a previewed file, classified again now so it is checked against today's data."""
+    """Apply a previewed file, classified again now so it is checked against today's data.
+
+    The changes and the batch's "applied" mark are one transaction: a file is applied
+    once, whole, or not at all.
+    """
     from .credit import bulk
     from .credit.errors import Conflict, NotFound
     from .models import ImportBatch, utcnow
 
-    batch = session.get(ImportBatch, batch_id)
-    if batch is None:
-        raise NotFound("import_not_found", f"Import {batch_id} does not exist.")
-    if batch.status == "applied":
-        raise Conflict("already_applied", "This file was already applied.")
-    _, _, cleaned = _cleaned(batch.content, batch.kind, len(batch.content) + 1)
-    plan = bulk.classify(session, batch.kind, cleaned)
-    if batch.kind == "accounts":
-        counts = bulk.apply_accounts(
-            session, plan, actor=actor, only_valid=only_valid, reason=f"CSV import {batch.filename}"
-        )
-    else:
-        counts = bulk.apply_invoices(session, plan, actor=actor, only_valid=only_valid)
-    batch = session.get(ImportBatch, batch_id)
-    batch.status, batch.counts, batch.only_valid = "applied", counts, only_valid
-    batch.applied_at = utcnow()
-    session.commit()
+    with write_transaction(session):
+        batch = session.get(ImportBatch, batch_id, populate_existing=True)
+        if batch is None:
+            raise NotFound("import_not_found", f"Import {batch_id} does not exist.")
+        if batch.status == "applied":
+            raise Conflict("already_applied", "This file was already applied.")
+        _, _, cleaned = _cleaned(batch.content, batch.kind, len(batch.content) + 1)
+        plan = bulk.classify(session, batch.kind, cleaned)
+        if batch.kind == "accounts":
+            counts = bulk.apply_accounts(
+                session,
+                plan,
+                actor=actor,
+                only_valid=only_valid,
+                reason=f"CSV import {batch.filename}",
+            )
+        else:
+            counts = bulk.apply_invoices(session, plan, actor=actor, only_valid=only_valid)
+        batch.status, batch.counts, batch.only_valid = "applied", counts, only_valid
+        batch.applied_at = utcnow()
     return batch, plan
 
 

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -90,9 +90,9 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     ok = check_password_hash(hashed, password or "")
     if not (user and user.active and user.password_hash and ok):
         return None
-    user.last_login_at = utcnow()
-    session.commit()
-    return user
+    with write_transaction(session):  # a write of its own (BEGIN IMMEDIATE on SQLite)
+        session.execute(update(User).where(User.id == user.id).values(last_login_at=utcnow()))
+    return session.get(User, user.id)
 
 
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
