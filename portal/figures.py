@@ -235,3 +235,59 @@ def on_hold(session: Session, settings: StoreSettings, limit: int = 8) -> tuple[
         session.scalars(select(Account).where(condition).order_by(Account.id).limit(limit))
     )
     return count, accounts
+
+
+@dataclass
+class AccountView:
+    """What the back-office shows of one account, computed by the engine and queries."""
+
+    available_balance: Decimal
+    tolerance_margin: Decimal
+    on_hold: bool
+    holders: list
+    orders: list
+    invoices: list
+    audit: list
+
+
+def account_view(session: Session, account: Account, settings: StoreSettings) -> AccountView:
+    """Holders, open and recent orders, recent invoices and the audit trail of an account."""
+    from .models import PreAuthorization
+
+    today = credit.store_today(settings)
+    orders = list(
+        session.scalars(
+            select(PreAuthorization)
+            .where(PreAuthorization.account_id == account.id)
+            .order_by(
+                (PreAuthorization.status == "Authorized").desc(), PreAuthorization.created_at.desc()
+            )
+            .limit(20)
+        )
+    )
+    invoices = [
+        invoice_row(invoice, settings, today)
+        for invoice in session.scalars(
+            select(Invoice)
+            .where(Invoice.account_id == account.id)
+            .order_by(Invoice.due_date.desc(), Invoice.id)
+            .limit(20)
+        )
+    ]
+    audit = list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.account_id == account.id)
+            .order_by(AuditEvent.id.desc())
+            .limit(20)
+        )
+    )
+    return AccountView(
+        available_balance=account.available_balance(settings.tolerance_enabled),
+        tolerance_margin=account.tolerance_margin(settings.tolerance_enabled),
+        on_hold=credit.is_on_hold(session, account, settings),
+        holders=list(account.holders),
+        orders=orders,
+        invoices=invoices,
+        audit=audit,
+    )

@@ -13,8 +13,10 @@ def is_htmx() -> bool:
     )
 
 
-def render_page_or_fragment(page: str, fragment: str, status: int = 200, **context):
-    """Render `fragment` for htmx requests and `page` otherwise; vary the cache on it."""
-    response = make_response(render_template(fragment if is_htmx() else page, **context), status)
+def render_page_or_fragment(page_template: str, fragment_template: str, status: int = 200,
+                            **context):
+    """Render the fragment for htmx requests and the full page otherwise; vary on it."""
+    template = fragment_template if is_htmx() else page_template
+    response = make_response(render_template(template, **context), status)
     response.headers["Vary"] = "HX-Request"
     return response

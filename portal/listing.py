@@ -20,7 +20,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from .credit.errors import InvalidInput
-from .models import Account, Invoice, StatementEntry
+from .models import Account, Holder, Invoice, StatementEntry
 
 CENT = Decimal("0.01")
 PAGING = ("q", "sort", "page", "perPage", "op")
@@ -48,6 +48,7 @@ class ListingSpec:
     per_page: int = 20
     max_per_page: int = 1000
     summary: Callable[[Any], Sequence[Any]] | None = None
+    search_extra: Callable[[str], Any] | None = None  # e.g. an EXISTS over related rows
 
     def filter(self, name: str) -> Filter | None:
         """The filter of that name, if the spec declares it."""
@@ -71,8 +72,12 @@ class ListingQuery:
         if {"q", "sort", "filters", "op"} & set(changes) and "page" not in changes:
             state = replace(state, page=1)
         args = {k: v for k, v in state.filters.items() if v not in ("", None)}
-        for key, value, default in (("q", state.q, ""), ("sort", state.sort, ""),
-                                    ("op", state.op, "and"), ("page", state.page, 1)):
+        for key, value, default in (
+            ("q", state.q, ""),
+            ("sort", state.sort, ""),
+            ("op", state.op, "and"),
+            ("page", state.page, 1),
+        ):
             if value != default:
                 args[key] = str(value)
         if state.per_page != ListingQuery.per_page:
@@ -133,8 +138,14 @@ def parse(spec: ListingSpec, args: Mapping[str, str], *, strict: bool = True) ->
         per_page = min(_positive_int(args["perPage"], "perPage"), spec.max_per_page)
     page = _positive_int(args["page"], "page") if args.get("page") else 1
     op = "or" if str(args.get("op", "")).lower() == "or" else "and"
-    return ListingQuery(q=str(args.get("q") or "").strip()[:200], sort=_clean_sort(spec, args),
-                        filters=filters, page=page, per_page=per_page, op=op)
+    return ListingQuery(
+        q=str(args.get("q") or "").strip()[:200],
+        sort=_clean_sort(spec, args),
+        filters=filters,
+        page=page,
+        per_page=per_page,
+        op=op,
+    )
 
 
 def _clean_sort(spec: ListingSpec, args: Mapping[str, str]) -> str:
@@ -158,12 +169,17 @@ def order_by(spec: ListingSpec, sort: str) -> list:
 def where(spec: ListingSpec, query: ListingQuery, *extra) -> Select:
     """The filtered SELECT of the spec's model (no order, no paging)."""
     stmt = select(spec.model)
-    conditions = [spec.filter(name).condition(spec.filter(name).parse(raw))
-                  for name, raw in query.filters.items()]
+    conditions = [
+        spec.filter(name).condition(spec.filter(name).parse(raw))
+        for name, raw in query.filters.items()
+    ]
     if conditions:
         stmt = stmt.where(or_(*conditions) if query.op == "or" else and_(*conditions))
     if query.q and spec.search:
-        stmt = stmt.where(or_(*(col.icontains(query.q, autoescape=True) for col in spec.search)))
+        matches = [col.icontains(query.q, autoescape=True) for col in spec.search]
+        if spec.search_extra is not None:
+            matches.append(spec.search_extra(query.q))
+        stmt = stmt.where(or_(*matches))
     return stmt.where(*extra) if extra else stmt
 
 
@@ -175,12 +191,21 @@ def summarize(session: Session, spec: ListingSpec, query: ListingQuery, *extra) 
         aggregates += list(spec.summary(matched))
     row = session.execute(select(*aggregates).select_from(matched)).one()._asdict()
     total = int(row.pop("count") or 0)
-    return {"count": total, **{k: _money(v) for k, v in row.items()}}
+    return {
+        "count": total,
+        **{k: int(v or 0) if k.startswith("count") else _money(v) for k, v in row.items()},
+    }
 
 
-def run(session: Session, spec: ListingSpec, query: ListingQuery, *extra,
-        offset: int | None = None, limit: int | None = None,
-        count_cap: int | None = None) -> Page:
+def run(
+    session: Session,
+    spec: ListingSpec,
+    query: ListingQuery,
+    *extra,
+    offset: int | None = None,
+    limit: int | None = None,
+    count_cap: int | None = None,
+) -> Page:
     """One page of rows plus the count and summary over the whole filtered set.
 
     `extra` conditions always apply (e.g. the account of a nested route). Paging is
@@ -198,10 +223,18 @@ def run(session: Session, spec: ListingSpec, query: ListingQuery, *extra,
         bounded = stmt.with_only_columns(spec.model.id).limit(count_cap + 1).subquery()
         total = session.scalar(select(func.count()).select_from(bounded)) or 0
         summary = {}
-    items = list(session.scalars(stmt.order_by(*order_by(spec, query.sort))
-                                 .offset(offset).limit(limit)))
-    return Page(items=items, total=total, summary=summary, query=query, offset=offset,
-                limit=limit, capped=count_cap is not None and total > count_cap)
+    items = list(
+        session.scalars(stmt.order_by(*order_by(spec, query.sort)).offset(offset).limit(limit))
+    )
+    return Page(
+        items=items,
+        total=total,
+        summary=summary,
+        query=query,
+        offset=offset,
+        limit=limit,
+        capped=count_cap is not None and total > count_cap,
+    )
 
 
 def _money(value) -> Decimal:
@@ -210,6 +243,7 @@ def _money(value) -> Decimal:
 
 
 # --- parsers shared by the specs -----------------------------------------------------------
+
 
 def parse_day_or_time(raw: str, name: str) -> datetime | date:
     """An ISO 8601 date (a whole day) or date-time (an instant, UTC when no zone)."""
@@ -267,8 +301,9 @@ def _one_of(name: str, aliases: Mapping[str, str]) -> Callable[[str], list[str]]
     def parse_choice(raw: str) -> list[str]:
         values = [lookup.get(part.strip().lower()) for part in str(raw).split(",")]
         if not values or None in values:
-            raise InvalidInput("invalid_filter",
-                               f"{name} must be one of {', '.join(sorted(set(aliases)))}.", name)
+            raise InvalidInput(
+                "invalid_filter", f"{name} must be one of {', '.join(sorted(set(aliases)))}.", name
+            )
         return sorted(set(values))
 
     return parse_choice
@@ -281,31 +316,81 @@ def _friendly_id(raw: str) -> str:
 
 # --- the specs -----------------------------------------------------------------------------
 
-def _invoice_summary(sq) -> list:
-    def total_of(status: str, amount):
-        return func.coalesce(func.sum(case((sq.c.status == status, amount), else_=0)), 0)
 
+def _store_today() -> date:
+    """The store's today, for filters that mean "overdue" (read when the filter runs)."""
+    from . import credit
+    from .extensions import db
+
+    return credit.store_today(credit.get_settings(db.session))
+
+
+def _invoice_summary(sq) -> list:
+    def total_of(condition, amount):
+        return func.coalesce(func.sum(case((condition, amount), else_=0)), 0)
+
+    late = (sq.c.status == "Opened") & (sq.c.due_date < _store_today())
     return [
-        total_of("Opened", sq.c.value - sq.c.paid_amount).label("total"),
-        total_of("Paid", sq.c.value).label("totalPaid"),
-        total_of("Cancelled", sq.c.value).label("totalCancelled"),
+        total_of(sq.c.status == "Opened", sq.c.value - sq.c.paid_amount).label("total"),
+        total_of(sq.c.status == "Paid", sq.c.value).label("totalPaid"),
+        total_of(sq.c.status == "Cancelled", sq.c.value).label("totalCancelled"),
+        total_of(late, sq.c.value - sq.c.paid_amount).label("totalOverdue"),
+        func.count(case((late, 1))).label("countOverdue"),
     ]
 
+
+def _invoice_status(values: list[str]):
+    """Opened, Paid, Cancelled, or Overdue (Opened and due before the store's today)."""
+    conditions = [Invoice.status.in_([v for v in values if v != "Overdue"])]
+    if "Overdue" in values:
+        conditions.append((Invoice.status == "Opened") & (Invoice.due_date < _store_today()))
+    return or_(*conditions)
+
+
+def _invoice_account_search(text: str):
+    return (
+        select(Account.id)
+        .where(
+            Account.id == Invoice.account_id,
+            or_(
+                Account.email.icontains(text, autoescape=True),
+                Account.document.icontains(text, autoescape=True),
+            ),
+        )
+        .exists()
+    )
+
+
+INVOICE_STATUSES = {
+    "Opened": "Opened",
+    "Open": "Opened",
+    "Paid": "Paid",
+    "Cancelled": "Cancelled",
+    "Overdue": "Overdue",
+}
 
 INVOICES = ListingSpec(
     name="invoices",
     model=Invoice,
-    search=(Invoice.id, Invoice.friendly_id, Invoice.order_id, Invoice.observation,
-            Invoice.account_id),
+    search=(
+        Invoice.id,
+        Invoice.friendly_id,
+        Invoice.order_id,
+        Invoice.observation,
+        Invoice.account_id,
+    ),
+    search_extra=_invoice_account_search,
     filters=(
         Filter("creditAccountId", lambda v: Invoice.account_id == v),
-        Filter("status", lambda v: Invoice.status.in_(v),
-               _one_of("status", {"Opened": "Opened", "Open": "Opened", "Paid": "Paid",
-                                  "Cancelled": "Cancelled"})),
-        Filter("createdDateFrom", lambda v: Invoice.created_at >= v,
-               _instant("createdDateFrom", end=False)),
-        Filter("createdDateTo", lambda v: Invoice.created_at < v,
-               _instant("createdDateTo", end=True)),
+        Filter("status", _invoice_status, _one_of("status", INVOICE_STATUSES)),
+        Filter(
+            "createdDateFrom",
+            lambda v: Invoice.created_at >= v,
+            _instant("createdDateFrom", end=False),
+        ),
+        Filter(
+            "createdDateTo", lambda v: Invoice.created_at < v, _instant("createdDateTo", end=True)
+        ),
         Filter("dueDateFrom", lambda v: Invoice.due_date >= v, _day("dueDateFrom")),
         Filter("dueDateTo", lambda v: Invoice.due_date <= v, _day("dueDateTo")),
         Filter("value", lambda v: Invoice.value == v, _amount("value")),
@@ -313,31 +398,156 @@ INVOICES = ListingSpec(
         Filter("observation", lambda v: Invoice.observation.icontains(v, autoescape=True)),
         Filter("transactionId", lambda v: Invoice.transaction_id == v),
         Filter("orderId", lambda v: Invoice.order_id == v),
+        # The back-office's names for the same filters.
+        Filter("account", lambda v: Invoice.account_id == v),
+        Filter("due_from", lambda v: Invoice.due_date >= v, _day("due_from")),
+        Filter("due_to", lambda v: Invoice.due_date <= v, _day("due_to")),
+        Filter(
+            "created_from", lambda v: Invoice.created_at >= v, _instant("created_from", end=False)
+        ),
+        Filter("created_to", lambda v: Invoice.created_at < v, _instant("created_to", end=True)),
+        Filter("value_min", lambda v: Invoice.value >= v, _amount("value_min")),
+        Filter("value_max", lambda v: Invoice.value <= v, _amount("value_max")),
     ),
-    sorts={"id": Invoice.id, "createdAt": Invoice.created_at, "dueDate": Invoice.due_date,
-           "value": Invoice.value, "status": Invoice.status, "friendlyId": Invoice.friendly_id,
-           "accountId": Invoice.account_id},
+    sorts={
+        "id": Invoice.id,
+        "createdAt": Invoice.created_at,
+        "dueDate": Invoice.due_date,
+        "value": Invoice.value,
+        "status": Invoice.status,
+        "friendlyId": Invoice.friendly_id,
+        "accountId": Invoice.account_id,
+        "due_date": Invoice.due_date,
+        "created_at": Invoice.created_at,
+        "friendly_id": Invoice.friendly_id,
+        "account": Invoice.account_id,
+        "order_id": Invoice.order_id,
+    },
     default_sort="createdAt",
     summary=_invoice_summary,
 )
+
+
+def _on_hold(wanted: bool):
+    from . import credit
+    from .credit.accounts import overdue_hold_filter
+    from .extensions import db
+
+    held = overdue_hold_filter(credit.get_settings(db.session), _store_today())
+    return held if wanted else ~held
+
+
+def _has_overdue(wanted: bool):
+    overdue = (
+        select(Invoice.id)
+        .where(
+            Invoice.account_id == Account.id,
+            Invoice.status == "Opened",
+            Invoice.due_date < _store_today(),
+        )
+        .exists()
+    )
+    return overdue if wanted else ~overdue
+
+
+def _yes_no(name: str) -> Callable[[str], bool]:
+    def parse_yes_no(raw: str) -> bool:
+        value = str(raw).strip().lower()
+        if value not in ("yes", "no", "true", "false", "1", "0"):
+            raise InvalidInput("invalid_filter", f"{name} must be yes or no.", name)
+        return value in ("yes", "true", "1")
+
+    return parse_yes_no
+
+
+ACCOUNT_USED = Account.credit_limit - Account.balance
+ACCOUNT_AVAILABLE = Account.balance - Account.pre_authorized
+UTILIZATION_BANDS = {
+    "0-50": (None, 50),
+    "50-80": (50, 80),
+    "80-100": (80, 100),
+    "100+": (100, None),
+}
+
+
+def _utilization(bands: list[str]):
+    """Share of the limit in use (invoices + holds), by bands of percent."""
+    in_use = (ACCOUNT_USED + Account.pre_authorized) * 100
+    conditions = []
+    for band in bands:
+        low, high = UTILIZATION_BANDS[band]
+        parts = [Account.credit_limit > 0]
+        if low is not None:
+            parts.append(in_use >= Account.credit_limit * low)
+        if high is not None:
+            parts.append(in_use < Account.credit_limit * high)
+        conditions.append(and_(*parts))
+    return or_(*conditions)
+
+
+def _holder_search(text: str):
+    return (
+        select(Holder.id)
+        .where(Holder.account_id == Account.id, Holder.email.icontains(text, autoescape=True))
+        .exists()
+    )
+
+
+def _account_summary(sq) -> list:
+    return [
+        func.coalesce(func.sum(sq.c.credit_limit), 0).label("creditLimit"),
+        func.coalesce(func.sum(sq.c.balance), 0).label("balance"),
+        func.coalesce(func.sum(sq.c.pre_authorized), 0).label("preAuthorized"),
+    ]
+
 
 ACCOUNTS = ListingSpec(
     name="accounts",
     model=Account,
     search=(Account.id, Account.document, Account.email, Account.name, Account.description),
+    search_extra=_holder_search,
     filters=(
-        Filter("status", lambda v: Account.status.in_(v),
-               _one_of("status", {"Open": "Open", "Opened": "Open", "Closed": "Closed",
-                                  "Cancelled": "Closed"})),
+        Filter(
+            "status",
+            lambda v: Account.status.in_(v),
+            _one_of(
+                "status",
+                {"Open": "Open", "Opened": "Open", "Closed": "Closed", "Cancelled": "Closed"},
+            ),
+        ),
         Filter("email", lambda v: Account.email == v, lambda raw: str(raw).strip().lower()),
         Filter("document", lambda v: Account.document == v, lambda raw: str(raw).strip()),
-        Filter("documentType", lambda v: Account.document_type.in_(v),
-               _one_of("documentType", {"CPF": "CPF", "CNPJ": "CNPJ", "Other": "Other"})),
+        Filter(
+            "documentType",
+            lambda v: Account.document_type.in_(v),
+            _one_of("documentType", {"CPF": "CPF", "CNPJ": "CNPJ", "Other": "Other"}),
+        ),
+        Filter("on_hold", _on_hold, _yes_no("on_hold")),
+        Filter("has_overdue", _has_overdue, _yes_no("has_overdue")),
+        Filter(
+            "utilization",
+            _utilization,
+            _one_of("utilization", {band: band for band in UTILIZATION_BANDS}),
+        ),
     ),
-    sorts={"id": Account.id, "createdAt": Account.created_at, "email": Account.email,
-           "creditLimit": Account.credit_limit, "balance": Account.balance,
-           "status": Account.status, "document": Account.document},
+    sorts={
+        "id": Account.id,
+        "createdAt": Account.created_at,
+        "email": Account.email,
+        "creditLimit": Account.credit_limit,
+        "balance": Account.balance,
+        "status": Account.status,
+        "document": Account.document,
+        "created_at": Account.created_at,
+        "credit_limit": Account.credit_limit,
+        "name": Account.name,
+        "used": ACCOUNT_USED,
+        "pre_authorized": Account.pre_authorized,
+        "available": ACCOUNT_AVAILABLE,
+        "tolerance": Account.tolerance,
+    },
     default_sort="createdAt",
+    summary=_account_summary,
 )
 
 STATEMENTS = ListingSpec(
@@ -348,13 +558,32 @@ STATEMENTS = ListingSpec(
         Filter("accountId", lambda v: StatementEntry.account_id == v),
         Filter("from", lambda v: StatementEntry.created_at >= v, _instant("from", end=False)),
         Filter("to", lambda v: StatementEntry.created_at < v, _instant("to", end=True)),
-        Filter("origin", lambda v: StatementEntry.origin.in_(v),
-               _one_of("origin", {o: o for o in ("Credit", "Invoice", "Payment", "Cancellation",
-                                                 "Reopen", "Refund", "Statement")})),
+        Filter(
+            "origin",
+            lambda v: StatementEntry.origin.in_(v),
+            _one_of(
+                "origin",
+                {
+                    o: o
+                    for o in (
+                        "Credit",
+                        "Invoice",
+                        "Payment",
+                        "Cancellation",
+                        "Reopen",
+                        "Refund",
+                        "Statement",
+                    )
+                },
+            ),
+        ),
         Filter("transactionId", lambda v: StatementEntry.transaction_id == v),
     ),
-    sorts={"id": StatementEntry.id, "date": StatementEntry.created_at,
-           "value": StatementEntry.value},
+    sorts={
+        "id": StatementEntry.id,
+        "date": StatementEntry.created_at,
+        "value": StatementEntry.value,
+    },
     default_sort="id",
     per_page=50,
     max_per_page=10000,

@@ -1,1 +1,349 @@
-"""Back-office views: accounts."""
+"""Back-office views: the accounts list, a new account, and one account's page and actions."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import credit, exports, figures, invitations, listing
+from ..access import STAFF, WRITERS, actor, roles_required
+from ..credit.errors import CreditError
+from ..extensions import db
+from ..htmx import render_page_or_fragment
+from ..mycredits.queries import history
+from . import bp
+from .account_forms import (
+    HolderForm,
+    LimitForm,
+    NewAccountForm,
+    ReasonForm,
+    ToleranceForm,
+    ValueForm,
+)
+
+COUNT_CAP = 10_000
+ACCOUNT = "/admin/accounts/<account_id>"
+
+
+def _query():
+    return listing.parse(listing.ACCOUNTS, request.args, strict=False)
+
+
+@bp.get("/admin/accounts")
+@roles_required(*STAFF)
+def accounts_index():
+    """Search, filter, sort and page the accounts; htmx gets the table alone."""
+    query = _query()
+    page = listing.run(db.session, listing.ACCOUNTS, query, count_cap=COUNT_CAP)
+    return render_page_or_fragment(
+        "admin/accounts/index.html", "admin/accounts/partials/_table.html", page=page
+    )
+
+
+@bp.get("/admin/accounts/totals")
+@roles_required(*STAFF)
+def accounts_totals():
+    """Totals of the whole filtered set (loaded after the table, off the keystroke path)."""
+    totals = listing.summarize(db.session, listing.ACCOUNTS, _query())
+    return render_template("admin/accounts/partials/_totals.html", totals=totals)
+
+
+@bp.get("/admin/accounts/export.csv")
+@roles_required(*STAFF)
+def accounts_export():
+    """The filtered list as CSV (format=excel: semicolons and a BOM for Excel)."""
+    dialect = "excel" if request.args.get("format") == "excel" else "comma"
+    chunks = exports.export_csv(db.session, listing.ACCOUNTS, _query(), dialect=dialect)
+    return Response(
+        stream_with_context(chunks),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="accounts.csv"'},
+    )
+
+
+@bp.route("/admin/accounts/new", methods=["GET", "POST"])
+@roles_required(*WRITERS)
+def accounts_new():
+    """Open an account; an error from the engine is shown next to its field."""
+    form = NewAccountForm()
+    if form.validate_on_submit():
+        try:
+            account = credit.open_account(
+                db.session,
+                document=form.document.data,
+                document_type=form.document_type.data,
+                email=form.email.data,
+                name=form.name.data,
+                actor=actor(),
+                credit_limit=_number(form.credit_limit.data),
+                tolerance=_rate(form.tolerance.data or "0"),
+            )
+        except CreditError as error:
+            _field_error(form, error)
+        else:
+            flash(_("Account %(id)s opened.", id=account.id), "success")
+            return redirect(url_for("admin.accounts_show", account_id=account.id))
+    return render_template("admin/accounts/new.html", form=form), 422 if form.errors else 200
+
+
+@bp.get(ACCOUNT)
+@roles_required(*STAFF)
+def accounts_show(account_id: str):
+    """Everything about one account: figures, holders, orders, invoices, ledger, audit."""
+    account = _account(account_id)
+    page = request.args.get("page", "1")
+    statement = history(db.session, account.id, int(page) if page.isdigit() else 1)
+    return render_template("admin/accounts/show.html", **_context(account), statement=statement)
+
+
+def _context(account, **forms) -> dict:
+    settings = credit.get_settings(db.session)
+    defaults = {
+        "limit_form": LimitForm(formdata=None),
+        "tolerance_form": ToleranceForm(formdata=None),
+        "reason_form": ReasonForm(formdata=None),
+        "holder_form": HolderForm(formdata=None),
+        "value_form": ValueForm(formdata=None),
+    }
+    return {
+        "account": account,
+        "settings": settings,
+        **defaults,
+        **forms,
+        "view": figures.account_view(db.session, account, settings),
+        "can_write": current_user.role in WRITERS,
+        "is_owner": current_user.role == "owner",
+    }
+
+
+def _account(account_id: str):
+    try:
+        return credit.get_account(db.session, account_id)
+    except CreditError:
+        abort(404)
+
+
+def _act(account_id: str, operation, success: str, form_name: str | None = None, form=None):
+    """Run one engine operation for this account: flash and redirect, or show the error."""
+    account = _account(account_id)
+    if form is not None and not form.validate_on_submit():
+        return _refused(account, form_name, form)
+    try:
+        operation(account)
+    except CreditError as error:
+        if form is None:
+            flash(error.message, "error")
+            return redirect(url_for("admin.accounts_show", account_id=account.id))
+        _field_error(form, error)
+        return _refused(account, form_name, form)
+    flash(success, "success")
+    return redirect(url_for("admin.accounts_show", account_id=account.id))
+
+
+def _refused(account, form_name, form):
+    statement = history(db.session, account.id)
+    return render_template(
+        "admin/accounts/show.html", **_context(account, **{form_name: form}), statement=statement
+    ), 422
+
+
+@bp.post(f"{ACCOUNT}/limit")
+@roles_required("owner")
+def accounts_limit(account_id: str):
+    """Change the credit limit (owner only, with a reason)."""
+    form = LimitForm()
+    return _act(
+        account_id,
+        lambda a: credit.change_limit(
+            db.session,
+            a.id,
+            _number(form.credit_limit.data),
+            actor=actor(),
+            reason=form.reason.data,
+        ),
+        _("Credit limit changed."),
+        "limit_form",
+        form,
+    )
+
+
+@bp.post(f"{ACCOUNT}/tolerance")
+@roles_required("owner")
+def accounts_tolerance(account_id: str):
+    """Change the tolerance (owner only, with a reason)."""
+    form = ToleranceForm()
+    return _act(
+        account_id,
+        lambda a: credit.change_tolerance(
+            db.session, a.id, _rate(form.tolerance.data), actor=actor(), reason=form.reason.data
+        ),
+        _("Tolerance changed."),
+        "tolerance_form",
+        form,
+    )
+
+
+@bp.post(f"{ACCOUNT}/close")
+@roles_required(*WRITERS)
+def accounts_close(account_id: str):
+    """Close the account: it authorizes nothing more."""
+    reason = request.form.get("reason", "")
+    return _act(
+        account_id,
+        lambda a: credit.close_account(db.session, a.id, actor=actor(), reason=reason),
+        _("Account closed."),
+    )
+
+
+@bp.post(f"{ACCOUNT}/reopen")
+@roles_required(*WRITERS)
+def accounts_reopen(account_id: str):
+    """Reopen a closed account."""
+    reason = request.form.get("reason", "")
+    return _act(
+        account_id,
+        lambda a: credit.reopen_account(db.session, a.id, actor=actor(), reason=reason),
+        _("Account reopened."),
+    )
+
+
+@bp.post(f"{ACCOUNT}/lift-hold")
+@roles_required("owner")
+def accounts_lift_hold(account_id: str):
+    """Let an account on hold buy again (owner only, with a reason)."""
+    reason = request.form.get("reason", "")
+    return _act(
+        account_id,
+        lambda a: credit.lift_hold(db.session, a.id, actor=actor(), reason=reason),
+        _("Hold lifted."),
+    )
+
+
+@bp.post(f"{ACCOUNT}/holders")
+@roles_required(*WRITERS)
+def accounts_add_holder(account_id: str):
+    """Add a dependent and send them an invitation to log in."""
+    form = HolderForm()
+
+    def add(account):
+        credit.add_holder(
+            db.session,
+            account.id,
+            form.email.data,
+            actor=actor(),
+            spending_cap=_number(form.spending_cap.data) or None,
+        )
+        _user, link, sent = invitations.invite_holder(db.session, form.email.data, actor=actor())
+        if link and not sent:
+            flash(
+                _("No e-mail server: send this invitation link yourself: %(link)s", link=link),
+                "info",
+            )
+
+    return _act(account_id, add, _("Holder added."), "holder_form", form)
+
+
+@bp.post(f"{ACCOUNT}/holders/<holder_id>/delete")
+@roles_required(*WRITERS)
+def accounts_remove_holder(account_id: str, holder_id: str):
+    """Remove a dependent."""
+    return _act(
+        account_id,
+        lambda a: credit.remove_holder(db.session, a.id, holder_id, actor=actor()),
+        _("Holder removed."),
+    )
+
+
+@bp.post(f"{ACCOUNT}/holders/<holder_id>/cap")
+@roles_required(*WRITERS)
+def accounts_holder_cap(account_id: str, holder_id: str):
+    """Change or clear a dependent's spending cap."""
+    cap = _number(request.form.get("spending_cap", "")) or None
+    return _act(
+        account_id,
+        lambda a: credit.set_holder_cap(db.session, a.id, holder_id, cap, actor=actor()),
+        _("Spending cap changed."),
+    )
+
+
+@bp.post(f"{ACCOUNT}/transactions/<tid>/settle")
+@roles_required(*WRITERS)
+def accounts_settle(account_id: str, tid: str):
+    """Bill an order: its hold becomes one invoice per installment."""
+    value = _number(request.form.get("value", ""))
+    return _act(
+        account_id,
+        lambda a: credit.settle(db.session, a.id, tid, value, actor=actor()),
+        _("Order billed: its invoices are issued."),
+    )
+
+
+@bp.post(f"{ACCOUNT}/transactions/<tid>/value")
+@roles_required(*WRITERS)
+def accounts_change_value(account_id: str, tid: str):
+    """Change the value held for an order (an increase is checked again)."""
+    value = _number(request.form.get("value", ""))
+    return _act(
+        account_id,
+        lambda a: credit.update_authorization(db.session, a.id, tid, value, actor=actor()),
+        _("Order value changed."),
+    )
+
+
+@bp.post(f"{ACCOUNT}/transactions/<tid>/cancel")
+@roles_required(*WRITERS)
+def accounts_cancel_order(account_id: str, tid: str):
+    """Cancel an order's hold: its credit is released."""
+    return _act(
+        account_id,
+        lambda a: credit.cancel_authorization(db.session, a.id, tid, actor=actor()),
+        _("Order cancelled."),
+    )
+
+
+def _number(text: str | None) -> str:
+    """A typed amount as the engine reads it: '1.234,56' or '1,234.56' → '1234.56'."""
+    from ..imports import normalize_number
+
+    return normalize_number(
+        text or "", decimal_comma="," in (text or "") and "." not in (text or "").split(",")[-1]
+    )
+
+
+def _rate(percent: str) -> str:
+    """A percentage typed in a form as the engine's rate: '20' → '0.2'."""
+    text = _number(percent)
+    try:
+        return str(Decimal(text) / 100)
+    except (InvalidOperation, ValueError):
+        return text  # the engine refuses it with its own message
+
+
+def _field_error(form, error: CreditError) -> None:
+    names = {
+        "document_type": "document_type",
+        "document": "document",
+        "email": "email",
+        "credit_limit": "credit_limit",
+        "tolerance": "tolerance",
+        "reason": "reason",
+        "spending_cap": "spending_cap",
+        "value": "value",
+    }
+    field = getattr(form, names.get(error.field or "", ""), None)
+    if field is None:
+        form.form_errors.append(error.message)
+    else:
+        field.errors = [*field.errors, error.message]

@@ -24,7 +24,7 @@ from .accounts import account_id_for
 from .errors import Conflict, CreditError, InvalidInput
 from .invoices import STATUSES, annotate_invoice, cancel_invoice, pay_invoice, reopen_invoice
 from .ledger import lock_account, write_transaction
-from .money import parse_amount, parse_non_negative, parse_rate
+from .money import parse_non_negative, parse_rate
 from .validation import normalize_document, normalize_email
 
 CHUNK = 5000
@@ -448,7 +448,7 @@ def _clean_invoice_row(row: int, raw: dict) -> RowResult:
             data[name] = raw[name]
     try:
         if raw.get("paid_amount"):
-            data["paid_amount"] = parse_amount(raw["paid_amount"], "Paid amount")
+            data["paid_amount"] = parse_non_negative(raw["paid_amount"], "Paid amount")
     except CreditError as error:
         return _reject(row, "Paid amount", error)
     return RowResult(row=row, action="update", data=data)

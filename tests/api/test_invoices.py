@@ -49,7 +49,7 @@ def test_search_summary_covers_the_whole_filtered_set(api, session, bought, purc
     body = api.get(f"/invoices?creditAccountId={account.id}&from=1&to=1").get_json()
     assert len(body["data"]) == 1
     assert body["summary"] == {"count": 4, "total": 150.25, "totalPaid": 100,
-                               "totalCancelled": 100}
+                               "totalCancelled": 100, "totalOverdue": 0, "countOverdue": 0}
     assert b'"total":150.25' in api.get(f"/invoices?creditAccountId={account.id}").data
 
 
@@ -87,7 +87,7 @@ def test_account_invoices(api, bought, make_account, purchase):
     purchase(make_account(), "10")
     body = api.get(f"/accounts/{account.id}/invoices").get_json()
     assert [i["id"] for i in body["data"]] == [f"{hold.id}-0{n}" for n in (1, 2, 3)]
-    assert body["summary"] == {"count": 3, "total": 300, "totalPaid": 0, "totalCancelled": 0}
+    assert body["summary"] == {"count": 3, "total": 300, "totalPaid": 0, "totalCancelled": 0, "totalOverdue": 0, "countOverdue": 0}
     assert api.get("/accounts/000_CPF/invoices").status_code == 404
 
 

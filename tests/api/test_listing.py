@@ -46,7 +46,8 @@ def test_pages_are_stable_and_the_summary_covers_everything(session, make_accoun
     assert len(ids) == len(set(ids)) == 10
     assert ids == sorted(ids)
     assert pages[0].summary == {"count": 10, "total": Decimal("50.50"),
-                                "totalPaid": Decimal("0.00"), "totalCancelled": Decimal("0.00")}
+                                "totalPaid": Decimal("0.00"), "totalCancelled": Decimal("0.00"),
+                                "totalOverdue": Decimal("0.00"), "countOverdue": 0}
     assert (pages[0].pages, pages[0].has_next, pages[2].has_next) == (3, True, False)
 
 

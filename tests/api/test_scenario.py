@@ -48,6 +48,7 @@ def test_purchase_on_credit_from_account_to_payment(api, session):
     assert [s["origin"] for s in statements["statements"]] == [
         "Credit", "Invoice", "Invoice", "Invoice", "Payment"]
     summary = api.get(f"/accounts/{account_id}/invoices").get_json()["summary"]
-    assert summary == {"count": 3, "total": 666.66, "totalPaid": 333.34, "totalCancelled": 0}
+    assert summary == {"count": 3, "total": 666.66, "totalPaid": 333.34, "totalCancelled": 0,
+                       "totalOverdue": 0, "countOverdue": 0}
     session.rollback()
     assert credit.find_breaches(session) == []
