@@ -41,8 +41,13 @@ def main() -> None:
     from .data import build_store
 
     folder = Path(tempfile.mkdtemp(prefix="portal-bench-"))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
-                      "SECRET_KEY": "bench", "INSTANCE_PATH": str(folder)})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
+            "SECRET_KEY": "bench",
+            "INSTANCE_PATH": str(folder),
+        }
+    )
     try:
         with app.app_context():
             upgrade(directory=app.extensions["migrate"].directory)
@@ -63,11 +68,17 @@ def _listings(session) -> None:
     cases = [
         ("accounts: first page, default sort", listing.ACCOUNTS, {}),
         ("accounts: search 'buyer4242'", listing.ACCOUNTS, {"q": "buyer4242"}),
-        ("accounts: sort by -balance, page 200", listing.ACCOUNTS,
-         {"sort": "-balance", "page": "200"}),
+        (
+            "accounts: sort by -balance, page 200",
+            listing.ACCOUNTS,
+            {"sort": "-balance", "page": "200"},
+        ),
         ("invoices: first page, default sort", listing.INVOICES, {}),
-        ("invoices: status=Opened, dueDateTo=today, sort dueDate", listing.INVOICES,
-         {"status": "Opened", "dueDateTo": time.strftime("%Y-%m-%d"), "sort": "dueDate"}),
+        (
+            "invoices: status=Opened, dueDateTo=today, sort dueDate",
+            listing.INVOICES,
+            {"status": "Opened", "dueDateTo": time.strftime("%Y-%m-%d"), "sort": "dueDate"},
+        ),
         ("invoices: friendlyId exact", listing.INVOICES, {"friendlyId": "00424242"}),
         ("invoices: search 'ORD4242'", listing.INVOICES, {"q": "ORD4242"}),
         ("invoices: one account", listing.INVOICES, {"creditAccountId": "00000004242_Other"}),
@@ -98,8 +109,13 @@ def _import(folder: Path, rows: int) -> None:
     from portal import create_app, imports
     from portal.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'import.sqlite3'}",
-                      "SECRET_KEY": "bench", "INSTANCE_PATH": str(folder)})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'import.sqlite3'}",
+            "SECRET_KEY": "bench",
+            "INSTANCE_PATH": str(folder),
+        }
+    )
     documents: set[str] = set()
     generator = CPF()
     while len(documents) < rows:
@@ -110,8 +126,9 @@ def _import(folder: Path, rows: int) -> None:
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         with timed(f"import preview {rows:,} account rows (cp1252, ';', decimal comma)", rows):
-            batch, _ = imports.preview_upload(db.session, "accounts", "bench.csv", content,
-                                              "bench", max_bytes=len(content) + 1)
+            batch, _ = imports.preview_upload(
+                db.session, "accounts", "bench.csv", content, "bench", max_bytes=len(content) + 1
+            )
         with timed(f"import apply {rows:,} account rows", rows):
             imports.apply_batch(db.session, batch.id, "bench")
 

@@ -61,8 +61,9 @@ def _formatter(column):
     return lambda value: "" if value is None else str(value)
 
 
-def export_rows(session: Session, spec: listing.ListingSpec, query: listing.ListingQuery,
-                *extra) -> Iterator[list[str]]:
+def export_rows(
+    session: Session, spec: listing.ListingSpec, query: listing.ListingQuery, *extra
+) -> Iterator[list[str]]:
     """The rows of the whole filtered list, in the page's order, as text."""
     columns = [column for _, column in COLUMNS[spec.name]]
     formatters = [_formatter(column) for column in columns]
@@ -74,8 +75,13 @@ def export_rows(session: Session, spec: listing.ListingSpec, query: listing.List
         yield [format_(value) for format_, value in zip(formatters, row, strict=True)]
 
 
-def export_csv(session: Session, spec: listing.ListingSpec, query: listing.ListingQuery,
-               *extra, dialect: str = "comma") -> Iterator[str]:
+def export_csv(
+    session: Session,
+    spec: listing.ListingSpec,
+    query: listing.ListingQuery,
+    *extra,
+    dialect: str = "comma",
+) -> Iterator[str]:
     """CSV text chunks of the filtered list ('comma' UTF-8, or 'excel': semicolon + BOM)."""
     header = [name for name, _ in COLUMNS[spec.name]]
     rows = export_rows(session, spec, query, *extra)

@@ -13,8 +13,9 @@ def is_htmx() -> bool:
     )
 
 
-def render_page_or_fragment(page_template: str, fragment_template: str, status: int = 200,
-                            **context):
+def render_page_or_fragment(
+    page_template: str, fragment_template: str, status: int = 200, **context
+):
     """Render the fragment for htmx requests and the full page otherwise; vary on it."""
     template = fragment_template if is_htmx() else page_template
     response = make_response(render_template(template, **context), status)

@@ -38,8 +38,12 @@ def search_accounts():
     paging = window(request.args) or (None, None)
     page = listing.run(db.session, listing.ACCOUNTS, query, offset=paging[0], limit=paging[1])
     enabled = credit.get_settings(db.session).tolerance_enabled
-    return reply({"data": [serializers.account(a, enabled) for a in page.items],
-                  "summary": {"count": page.total}})
+    return reply(
+        {
+            "data": [serializers.account(a, enabled) for a in page.items],
+            "summary": {"count": page.total},
+        }
+    )
 
 
 @bp.post("/creditcontrol/accounts")
@@ -76,15 +80,21 @@ def update_account(creditAccountId):
     """Change e-mail and description; creditLimit and tolerance when sent."""
     data = body()
     session = db.session
-    account = credit.update_account(session, creditAccountId, actor=actor(),
-                                    email=optional_text(data, "email"),
-                                    description=optional_text(data, "description"))
+    account = credit.update_account(
+        session,
+        creditAccountId,
+        actor=actor(),
+        email=optional_text(data, "email"),
+        description=optional_text(data, "description"),
+    )
     if data.get("creditLimit") is not None:
-        account = credit.change_limit(session, account.id, data["creditLimit"], actor=actor(),
-                                      reason=_reason(data))
+        account = credit.change_limit(
+            session, account.id, data["creditLimit"], actor=actor(), reason=_reason(data)
+        )
     if data.get("tolerance") is not None:
-        account = credit.change_tolerance(session, account.id, data["tolerance"], actor=actor(),
-                                          reason=_reason(data))
+        account = credit.change_tolerance(
+            session, account.id, data["tolerance"], actor=actor(), reason=_reason(data)
+        )
     return _account_reply(account)
 
 
@@ -93,8 +103,7 @@ def update_account(creditAccountId):
 def close_account(creditAccountId):
     """Close an account (its invoices stay payable)."""
     data = body(required=False)
-    account = credit.close_account(db.session, creditAccountId, actor=actor(),
-                                   reason=_reason(data))
+    account = credit.close_account(db.session, creditAccountId, actor=actor(), reason=_reason(data))
     return _account_reply(account)
 
 
@@ -103,8 +112,9 @@ def close_account(creditAccountId):
 def change_limit(creditAccountId):
     """Set the credit limit; `reason` (optional) goes to the audit trail."""
     data = body()
-    account = credit.change_limit(db.session, creditAccountId, data.get("value"), actor=actor(),
-                                  reason=_reason(data))
+    account = credit.change_limit(
+        db.session, creditAccountId, data.get("value"), actor=actor(), reason=_reason(data)
+    )
     return _account_reply(account)
 
 
@@ -113,8 +123,9 @@ def change_limit(creditAccountId):
 def change_tolerance(creditAccountId):
     """Set the tolerance rate (0.3 = 30 % above the limit)."""
     data = body()
-    account = credit.change_tolerance(db.session, creditAccountId, data.get("value"),
-                                      actor=actor(), reason=_reason(data))
+    account = credit.change_tolerance(
+        db.session, creditAccountId, data.get("value"), actor=actor(), reason=_reason(data)
+    )
     return _account_reply(account)
 
 
@@ -122,8 +133,9 @@ def _installments_of(session, entries) -> dict[str, int]:
     ids = {e.invoice_id for e in entries if e.invoice_id}
     if not ids:
         return {}
-    rows = session.execute(select(Invoice.id, Invoice.number_of_installments)
-                           .where(Invoice.id.in_(ids)))
+    rows = session.execute(
+        select(Invoice.id, Invoice.number_of_installments).where(Invoice.id.in_(ids))
+    )
     return dict(rows.all())
 
 
@@ -132,8 +144,11 @@ def _balance_before(session, account_id: str, query: listing.ListingQuery):
     if not start:
         return 0
     moment = listing.STATEMENTS.filter("from").parse(start)
-    return session.scalar(select(func.coalesce(func.sum(StatementEntry.value), 0)).where(
-        StatementEntry.account_id == account_id, StatementEntry.created_at < moment))
+    return session.scalar(
+        select(func.coalesce(func.sum(StatementEntry.value), 0)).where(
+            StatementEntry.account_id == account_id, StatementEntry.created_at < moment
+        )
+    )
 
 
 @bp.get(f"{ACCOUNT}/statements")
@@ -145,17 +160,26 @@ def account_statements(creditAccountId):
     spec = listing.STATEMENTS
     query = listing.parse(spec, request.args)
     paged = "page" in request.args or "perPage" in request.args
-    page = listing.run(session, spec, query, StatementEntry.account_id == account.id,
-                       offset=None if paged else 0, limit=None if paged else spec.max_per_page)
+    page = listing.run(
+        session,
+        spec,
+        query,
+        StatementEntry.account_id == account.id,
+        offset=None if paged else 0,
+        limit=None if paged else spec.max_per_page,
+    )
     installments = _installments_of(session, page.items)
-    return reply({
-        "statements": [serializers.statement_entry(e, installments.get(e.invoice_id))
-                       for e in page.items],
-        "currentBalance": serializers.money(account.balance),
-        "intervalBalance": serializers.money(page.summary["sum"]),
-        "previousBalance": serializers.money(_balance_before(session, account.id, query)),
-        "count": page.total,
-    })
+    return reply(
+        {
+            "statements": [
+                serializers.statement_entry(e, installments.get(e.invoice_id)) for e in page.items
+            ],
+            "currentBalance": serializers.money(account.balance),
+            "intervalBalance": serializers.money(page.summary["sum"]),
+            "previousBalance": serializers.money(_balance_before(session, account.id, query)),
+            "count": page.total,
+        }
+    )
 
 
 def _statement_key(view_args: dict) -> str:
@@ -182,8 +206,13 @@ def adjust_balance(creditAccountId, statementId):
 def add_holder(creditAccountId):
     """Add a dependent who shares the account's limit."""
     claims = optional_object(body(), "claims")
-    holder = credit.add_holder(db.session, creditAccountId, optional_text(claims, "email"),
-                               actor=actor(), spending_cap=claims.get("spendingCap"))
+    holder = credit.add_holder(
+        db.session,
+        creditAccountId,
+        optional_text(claims, "email"),
+        actor=actor(),
+        spending_cap=claims.get("spendingCap"),
+    )
     return reply(serializers.holder(holder))
 
 

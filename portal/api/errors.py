@@ -37,12 +37,17 @@ class ApiError(Exception):
         self.code, self.message, self.field, self.status = code, message, field, status
 
 
-def error_response(code: str, message: str, field: str | None, status: int,
-                   headers: dict | None = None) -> Response:
+def error_response(
+    code: str, message: str, field: str | None, status: int, headers: dict | None = None
+) -> Response:
     """The JSON error document every /api refusal uses."""
     payload = {"error": {"code": code, "message": message, "field": field}}
-    return Response(json.dumps(payload, ensure_ascii=False), status=status,
-                    mimetype="application/json", headers=headers)
+    return Response(
+        json.dumps(payload, ensure_ascii=False),
+        status=status,
+        mimetype="application/json",
+        headers=headers,
+    )
 
 
 def to_response(exc: Exception) -> Response:
@@ -62,8 +67,9 @@ def refusal_response(exc: Exception) -> Response | None:
     if isinstance(exc, DecimalException):
         # decimal.InvalidOperation escapes the domain's number parsers for values like 1e40.
         current_app.logger.info("number refused: %r", exc)
-        return error_response("invalid_amount", "A number in the request is out of range.",
-                              None, 400)
+        return error_response(
+            "invalid_amount", "A number in the request is out of range.", None, 400
+        )
     return None
 
 
@@ -81,8 +87,9 @@ def _http_error(exc: HTTPException):
         return exc
     status = exc.code or 500
     if status >= 500:
-        return error_response("internal_error", "The server could not complete the request.",
-                              None, status)
+        return error_response(
+            "internal_error", "The server could not complete the request.", None, status
+        )
     code = HTTP_CODES.get(status, "http_error")
     message = exc.description or exc.name
     if status == 404:

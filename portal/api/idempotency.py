@@ -53,15 +53,22 @@ def request_hash() -> str:
 
 def _check_key(key: str) -> str:
     if not 1 <= len(key) <= MAX_KEY or not all(33 <= ord(c) < 127 for c in key):
-        raise ApiError("invalid_idempotency_key",
-                       f"{HEADER} must be 1–{MAX_KEY} visible ASCII characters.", HEADER,
-                       status=400)
+        raise ApiError(
+            "invalid_idempotency_key",
+            f"{HEADER} must be 1–{MAX_KEY} visible ASCII characters.",
+            HEADER,
+            status=400,
+        )
     return key
 
 
 def _replay(record: IdempotencyRecord) -> Response:
-    return Response(record.response_body or "", status=record.status_code,
-                    mimetype="application/json", headers={"Idempotent-Replayed": "true"})
+    return Response(
+        record.response_body or "",
+        status=record.status_code,
+        mimetype="application/json",
+        headers={"Idempotent-Replayed": "true"},
+    )
 
 
 def claim(client: str, key: str, digest: str) -> tuple[int | None, Response | None]:
@@ -76,33 +83,47 @@ def claim(client: str, key: str, digest: str) -> tuple[int | None, Response | No
         return record_id, None
     except IntegrityError:
         pass
-    existing = session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.client == client, IdempotencyRecord.key == key))
+    existing = session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.client == client, IdempotencyRecord.key == key
+        )
+    )
     if existing is not None and existing.request_hash != digest:
-        raise ApiError("idempotency_key_reused",
-                       f"This {HEADER} was already used for a different request.", HEADER,
-                       status=422)
+        raise ApiError(
+            "idempotency_key_reused",
+            f"This {HEADER} was already used for a different request.",
+            HEADER,
+            status=422,
+        )
     if existing is None or existing.status_code is None:
-        raise ApiError("request_in_progress",
-                       f"A request with this {HEADER} is still being processed; retry later.",
-                       HEADER, status=409)
+        raise ApiError(
+            "request_in_progress",
+            f"A request with this {HEADER} is still being processed; retry later.",
+            HEADER,
+            status=409,
+        )
     return None, _replay(existing)
 
 
 def store(record_id: int, response: Response) -> None:
     """Keep the response so that retries replay it."""
     with write_transaction(db.session):
-        db.session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
-                           .values(status_code=response.status_code,
-                                   response_body=response.get_data(as_text=True)))
+        db.session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == record_id)
+            .values(status_code=response.status_code, response_body=response.get_data(as_text=True))
+        )
 
 
 def release(record_id: int) -> None:
     """Forget an unfinished record, so that a retry runs the request again."""
     db.session.rollback()
     with write_transaction(db.session):
-        db.session.execute(delete(IdempotencyRecord).where(
-            IdempotencyRecord.id == record_id, IdempotencyRecord.status_code.is_(None)))
+        db.session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.id == record_id, IdempotencyRecord.status_code.is_(None)
+            )
+        )
 
 
 def current_key() -> str | None:

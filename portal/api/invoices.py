@@ -18,8 +18,9 @@ INVOICE = "/creditcontrol/accounts/<creditAccountId>/invoices/<invoiceId>"
 def _search(args, *extra):
     query = listing.parse(listing.INVOICES, args)
     paging = window(request.args) or (None, None)
-    page = listing.run(db.session, listing.INVOICES, query, *extra, offset=paging[0],
-                       limit=paging[1])
+    page = listing.run(
+        db.session, listing.INVOICES, query, *extra, offset=paging[0], limit=paging[1]
+    )
     return reply({"data": [serializers.invoice(i) for i in page.items], "summary": page.summary})
 
 
@@ -51,10 +52,15 @@ def get_invoice(creditAccountId, invoiceId):
 def change_invoice(creditAccountId, invoiceId):
     """Change status (Opened, Paid, Cancelled), observation and payment link."""
     data = body()
-    invoice = credit.change_invoice(db.session, creditAccountId, invoiceId, actor=actor(),
-                                    status=optional_text(data, "status"),
-                                    payment_link=optional_text(data, "paymentLink"),
-                                    observation=optional_text(data, "observation"))
+    invoice = credit.change_invoice(
+        db.session,
+        creditAccountId,
+        invoiceId,
+        actor=actor(),
+        status=optional_text(data, "status"),
+        payment_link=optional_text(data, "paymentLink"),
+        observation=optional_text(data, "observation"),
+    )
     return reply(serializers.invoice(invoice))
 
 
@@ -62,8 +68,9 @@ def change_invoice(creditAccountId, invoiceId):
 @require_scope("invoices:create")
 def cancel_invoice(creditAccountId, invoiceId):
     """Cancel an open invoice; what it still owed returns to the balance."""
-    invoice = credit.cancel_invoice(db.session, creditAccountId, invoiceId, actor=actor(),
-                                    reason="API")
+    invoice = credit.cancel_invoice(
+        db.session, creditAccountId, invoiceId, actor=actor(), reason="API"
+    )
     return reply(serializers.invoice(invoice))
 
 
@@ -73,8 +80,9 @@ def cancel_invoice(creditAccountId, invoiceId):
 def pay_invoice(creditAccountId, invoiceId):
     """Pay what remains, or `value` of it (a partial payment keeps the invoice Opened)."""
     data = body(required=False)
-    invoice = credit.pay_invoice(db.session, creditAccountId, invoiceId, data.get("value"),
-                                 actor=actor())
+    invoice = credit.pay_invoice(
+        db.session, creditAccountId, invoiceId, data.get("value"), actor=actor()
+    )
     return reply(serializers.invoice(invoice))
 
 
@@ -83,6 +91,11 @@ def pay_invoice(creditAccountId, invoiceId):
 def postpone_invoice(creditAccountId, invoiceId):
     """Move the due date by `dueDays`, within the store's postponement policy."""
     data = body()
-    invoice = credit.postpone_invoice(db.session, creditAccountId, invoiceId,
-                                      bounded(data.get("dueDays"), "dueDays"), actor=actor())
+    invoice = credit.postpone_invoice(
+        db.session,
+        creditAccountId,
+        invoiceId,
+        bounded(data.get("dueDays"), "dueDays"),
+        actor=actor(),
+    )
     return reply(serializers.invoice(invoice))

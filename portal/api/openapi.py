@@ -25,15 +25,24 @@ ERRORS = {
     "401": ("Unauthorized", "Missing or wrong X-VTEX-API-AppKey / X-VTEX-API-AppToken."),
     "403": ("Forbidden", "The API key lacks the scope this operation needs."),
     "404": ("NotFound", "Unknown account, invoice, transaction or holder id."),
-    "409": ("Conflict", "Refused by the credit rules (`insufficient_credit`, "
-                        "`invalid_transition`, …) or a keyed request still in progress."),
+    "409": (
+        "Conflict",
+        "Refused by the credit rules (`insufficient_credit`, "
+        "`invalid_transition`, …) or a keyed request still in progress.",
+    ),
     "422": ("IdempotencyKeyReused", "The Idempotency-Key was used for a different request."),
 }
 
 
 def _param(name: str, where: str, schema: dict, description: str) -> dict:
-    return {"name": name, "in": where, "required": False, "schema": schema,
-            "description": description, **EXT}
+    return {
+        "name": name,
+        "in": where,
+        "required": False,
+        "schema": schema,
+        "description": description,
+        **EXT,
+    }
 
 
 def _text(description: str) -> dict:
@@ -44,13 +53,20 @@ def _number(description: str) -> dict:
     return {"type": "number", "description": description, **EXT}
 
 
-PAGE = [_param("page", "query", {"type": "integer", "minimum": 1}, "Page (without from/to)."),
-        _param("perPage", "query", {"type": "integer", "minimum": 1}, "Rows per page."),
-        _param("sort", "query", {"type": "string"},
-               "Sort keys, comma-separated, `-` for descending (e.g. `-dueDate`)."),
-        _param("q", "query", {"type": "string"}, "Free-text search.")]
+PAGE = [
+    _param("page", "query", {"type": "integer", "minimum": 1}, "Page (without from/to)."),
+    _param("perPage", "query", {"type": "integer", "minimum": 1}, "Rows per page."),
+    _param(
+        "sort",
+        "query",
+        {"type": "string"},
+        "Sort keys, comma-separated, `-` for descending (e.g. `-dueDate`).",
+    ),
+    _param("q", "query", {"type": "string"}, "Free-text search."),
+]
 INVOICE_FILTERS = [
-    _param(name, "query", {"type": "string"}, description) for name, description in (
+    _param(name, "query", {"type": "string"}, description)
+    for name, description in (
         ("createdDateFrom", "Created on or after this ISO 8601 date."),
         ("createdDateTo", "Created on or before this ISO 8601 date."),
         ("dueDateFrom", "Due on or after this date."),
@@ -61,14 +77,20 @@ INVOICE_FILTERS = [
         ("transactionId", "The purchase (pre-authorization) id."),
         ("orderId", "The order id."),
     )
-] + [_param("value", "query", {"type": "number"}, "Exact invoice value."),
-     _param("op", "query", {"type": "string", "enum": ["and", "or"]},
-            "Combine the filters with AND (default) or OR.")]
+] + [
+    _param("value", "query", {"type": "number"}, "Exact invoice value."),
+    _param(
+        "op",
+        "query",
+        {"type": "string", "enum": ["and", "or"]},
+        "Combine the filters with AND (default) or OR.",
+    ),
+]
 
 # (path, method) -> extra query parameters
 EXTRA_PARAMETERS = {
-    ("/api/creditcontrol/invoices", "get"): PAGE + [
-        p for p in INVOICE_FILTERS if p["name"] in ("transactionId", "orderId", "op")],
+    ("/api/creditcontrol/invoices", "get"): PAGE
+    + [p for p in INVOICE_FILTERS if p["name"] in ("transactionId", "orderId", "op")],
     ("/api/creditcontrol/accounts/{creditAccountId}/invoices", "get"): PAGE + INVOICE_FILTERS,
     ("/api/creditcontrol/accounts", "get"): [
         *PAGE,
@@ -78,8 +100,13 @@ EXTRA_PARAMETERS = {
     ("/api/creditcontrol/accounts/{creditAccountId}/statements", "get"): [
         _param("from", "query", {"type": "string"}, "Entries on or after this ISO 8601 date."),
         _param("to", "query", {"type": "string"}, "Entries on or before this ISO 8601 date."),
-        _param("origin", "query", {"type": "string"}, "Credit, Invoice, Payment, Cancellation, "
-               "Reopen, Refund or Statement (comma-separated)."),
+        _param(
+            "origin",
+            "query",
+            {"type": "string"},
+            "Credit, Invoice, Payment, Cancellation, "
+            "Reopen, Refund or Statement (comma-separated).",
+        ),
         _param("transactionId", "query", {"type": "string"}, "Entries of one purchase."),
         *PAGE[:2],
     ],
@@ -98,11 +125,14 @@ EXTRA_PROPERTIES = {
         "paymentTerm": _text("Due days of the installments (new holds only)."),
     },
     ("/api/creditcontrol/accounts/{creditAccountId}", "put"): {
-        "description": _text("Free text about the account."), "reason": REASON},
+        "description": _text("Free text about the account."),
+        "reason": REASON,
+    },
     ("/api/creditcontrol/accounts/{creditAccountId}/creditlimit", "put"): {"reason": REASON},
     ("/api/creditcontrol/accounts/{creditAccountId}/tolerance", "put"): {"reason": REASON},
     ("/api/creditcontrol/accounts/{creditAccountId}/statements/{statementId}", "put"): {
-        "reason": REASON},
+        "reason": REASON
+    },
     ("/api/creditcontrol/accounts", "post"): {"name": _text("The account owner's name.")},
 }
 PAYMENTS = ("/api/creditcontrol/accounts/{creditAccountId}/invoices/{invoiceId}/payments", "post")
@@ -127,23 +157,40 @@ def _routes(app: Flask) -> dict[tuple[str, str], object]:
 def _components(doc: dict) -> None:
     components = doc.setdefault("components", {})
     components.setdefault("schemas", {})["Error"] = {
-        "type": "object", "required": ["error"], **EXT,
-        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string", "description": "Stable machine-readable code."},
-            "message": {"type": "string", "description": "For people."},
-            "field": {"type": "string", "nullable": True,
-                      "description": "The input the error concerns, when there is one."},
-        }}},
+        "type": "object",
+        "required": ["error"],
+        **EXT,
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "description": "Stable machine-readable code."},
+                    "message": {"type": "string", "description": "For people."},
+                    "field": {
+                        "type": "string",
+                        "nullable": True,
+                        "description": "The input the error concerns, when there is one.",
+                    },
+                },
+            }
+        },
     }
     components["responses"] = {
-        name: {"description": text, **EXT,
-               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        name: {
+            "description": text,
+            **EXT,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
         for name, text in ERRORS.values()
     }
     components.setdefault("parameters", {})["Idempotency-Key"] = {
-        "name": "Idempotency-Key", "in": "header", "required": False, **EXT,
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        **EXT,
         "description": "Any unique string (≤ 200 characters): a retry with the same key and "
-                       "request returns the first response instead of running again.",
+        "request returns the first response instead of running again.",
         "schema": {"type": "string", "minLength": 1, "maxLength": 200},
     }
     schemes = components.setdefault("securitySchemes", {})
@@ -170,17 +217,30 @@ def _extend_operation(key: tuple[str, str], op: dict, view) -> None:
         schema = op["requestBody"]["content"]["application/json"]["schema"]
         schema["properties"].update(copy.deepcopy(EXTRA_PROPERTIES[key]))
     if key == PAYMENTS:
-        op["requestBody"] = {"required": False, **EXT, "content": {"application/json": {"schema": {
-            "type": "object", "properties": {
-                "value": _number("Amount paid; omit to pay all that remains.")}}}}}
+        op["requestBody"] = {
+            "required": False,
+            **EXT,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "value": _number("Amount paid; omit to pay all that remains.")
+                        },
+                    }
+                }
+            },
+        }
     if key == STATEMENTS:
         item = op["responses"]["200"]["content"]["application/json"]["schema"]["properties"][
-            "statements"]["items"]["properties"]["origin"]
+            "statements"
+        ]["items"]["properties"]["origin"]
         item["enum"] = ORIGINS
         item.update(EXT)
     if key == ACCOUNT_INVOICES:
         summary = op["responses"]["200"]["content"]["application/json"]["schema"]["properties"][
-            "summary"]["properties"]
+            "summary"
+        ]["properties"]
         for name in ("totalPaid", "totalCancelled"):  # amounts: the contract's integer is a slip
             summary[name].update({"type": "number", **EXT})
 
@@ -244,19 +304,31 @@ def _operations(doc: dict) -> list[dict]:
             params = [_resolve(doc, p) for p in op.get("parameters", [])]
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
             schema = body.get("schema", {})
-            rows.append({
-                "method": method.upper(), "path": path, "summary": op.get("summary", ""),
-                "tag": (op.get("tags") or ["Other"])[0], "scope": op.get("x-portal-scope"),
-                "anchor": op.get("operationId") or f"{method}-{path}",
-                "text": _first_paragraph(op.get("description", "").split("\n\n", 1)[-1]),
-                "parameters": [p for p in params if p["name"] not in ("Content-Type", "Accept")],
-                "body": [{"name": n, "type": s.get("type", "object"),
-                          "required": n in schema.get("required", []),
-                          "extension": s.get("x-portal-extension", False),
-                          "description": _first_paragraph(s.get("description", ""))}
-                         for n, s in schema.get("properties", {}).items()],
-                "responses": sorted(op.get("responses", {})),
-            })
+            rows.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "tag": (op.get("tags") or ["Other"])[0],
+                    "scope": op.get("x-portal-scope"),
+                    "anchor": op.get("operationId") or f"{method}-{path}",
+                    "text": _first_paragraph(op.get("description", "").split("\n\n", 1)[-1]),
+                    "parameters": [
+                        p for p in params if p["name"] not in ("Content-Type", "Accept")
+                    ],
+                    "body": [
+                        {
+                            "name": n,
+                            "type": s.get("type", "object"),
+                            "required": n in schema.get("required", []),
+                            "extension": s.get("x-portal-extension", False),
+                            "description": _first_paragraph(s.get("description", "")),
+                        }
+                        for n, s in schema.get("properties", {}).items()
+                    ],
+                    "responses": sorted(op.get("responses", {})),
+                }
+            )
     return rows
 
 

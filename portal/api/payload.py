@@ -70,8 +70,9 @@ def parse_json(raw: bytes) -> Any:
             parse_constant=_reject_constant,
         )
     except (ValueError, RecursionError, ArithmeticError) as exc:
-        raise ApiError("invalid_json", f"The request body is not valid JSON: {exc}",
-                       status=400) from None
+        raise ApiError(
+            "invalid_json", f"The request body is not valid JSON: {exc}", status=400
+        ) from None
     _check_strings(data)
     return data
 
@@ -81,8 +82,9 @@ def body(*, required: bool = True) -> dict:
     raw = request.get_data(cache=True)
     if not raw.strip():
         if required:
-            raise ApiError("invalid_json", "A JSON object is required as the request body.",
-                           status=400)
+            raise ApiError(
+                "invalid_json", "A JSON object is required as the request body.", status=400
+            )
         return {}
     data = parse_json(raw)
     if not isinstance(data, dict):
@@ -102,8 +104,7 @@ def bounded(value, name: str):
         except ArithmeticError:
             return value
         if not number.is_finite() or (number and number.adjusted() > MAX_EXPONENT):
-            raise ApiError("invalid_number", f"{name} is not a usable number.", name,
-                           status=400)
+            raise ApiError("invalid_number", f"{name} is not a usable number.", name, status=400)
     return value
 
 
@@ -147,8 +148,9 @@ def parse_date(raw: str | None, name: str) -> date | None:
             return date.fromisoformat(text)
         return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
     except ValueError:
-        raise ApiError("invalid_date", f"{name} must be an ISO 8601 date such as 2024-01-31.",
-                       name, status=400) from None
+        raise ApiError(
+            "invalid_date", f"{name} must be an ISO 8601 date such as 2024-01-31.", name, status=400
+        ) from None
 
 
 def _encode(value: Any) -> str:

@@ -110,14 +110,22 @@ def settlement(hold: PreAuthorization) -> dict:
 
 def refund(record: Refund) -> dict:
     """The answer to a refund."""
-    return {"value": money(record.value), "id": record.id,
-            "transactionId": record.transaction_id, "createdAt": timestamp(record.created_at)}
+    return {
+        "value": money(record.value),
+        "id": record.id,
+        "transactionId": record.transaction_id,
+        "createdAt": timestamp(record.created_at),
+    }
 
 
 def holder(h: Holder) -> dict:
     """A holder: level 1 is the main holder, 2 a dependent."""
-    data = {"level": h.level, "claims": {"email": h.email}, "id": h.id,
-            "createdAt": timestamp(h.created_at)}
+    data = {
+        "level": h.level,
+        "claims": {"email": h.email},
+        "id": h.id,
+        "createdAt": timestamp(h.created_at),
+    }
     if h.spending_cap is not None:
         data["spendingCap"] = money(h.spending_cap)
     return data
@@ -164,9 +172,13 @@ def store_config(settings: StoreSettings) -> dict:
         "myCreditsEnabled": settings.my_credits_enabled,
         "maxPreAuthorizationGrowthRate": rate(settings.max_pre_authorization_growth_rate),
         "notificationsSettings": {
-            "daysPrior": [{"days": int(d), "timeOfDay": time_of_day}
-                          for d in sorted(settings.reminder_days_before or [], reverse=True)],
-            "daysAfter": [{"days": int(d), "timeOfDay": time_of_day}
-                          for d in sorted(settings.reminder_days_after or [])],
+            "daysPrior": [
+                {"days": int(d), "timeOfDay": time_of_day}
+                for d in sorted(settings.reminder_days_before or [], reverse=True)
+            ],
+            "daysAfter": [
+                {"days": int(d), "timeOfDay": time_of_day}
+                for d in sorted(settings.reminder_days_after or [])
+            ],
         },
     }

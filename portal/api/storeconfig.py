@@ -68,8 +68,7 @@ def get_store_config():
 def put_store_config():
     """Change the settings that are sent; the others keep their values."""
     data = body()
-    changes = {FIELDS[name]: bounded(value, name) for name, value in data.items()
-               if name in FIELDS}
+    changes = {FIELDS[name]: bounded(value, name) for name, value in data.items() if name in FIELDS}
     changes.update(_reminders(optional_object(data, FIELD)))
     settings = credit.update_settings(db.session, changes, actor())
     return reply(serializers.store_config(settings))

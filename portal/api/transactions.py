@@ -48,8 +48,9 @@ def put_pre_authorization(creditAccountId, transactionId):
     except credit.NotFound:
         hold = _authorize(creditAccountId, data, transaction_id=transactionId)
     else:
-        hold = credit.update_authorization(db.session, creditAccountId, transactionId,
-                                           data.get("value"), actor=actor())
+        hold = credit.update_authorization(
+            db.session, creditAccountId, transactionId, data.get("value"), actor=actor()
+        )
     return reply(serializers.pre_authorization(hold))
 
 
@@ -57,8 +58,7 @@ def put_pre_authorization(creditAccountId, transactionId):
 @require_scope("transactions:write")
 def cancel_pre_authorization(creditAccountId, transactionId):
     """Release a hold that was not settled."""
-    hold = credit.cancel_authorization(db.session, creditAccountId, transactionId,
-                                       actor=actor())
+    hold = credit.cancel_authorization(db.session, creditAccountId, transactionId, actor=actor())
     return reply(serializers.pre_authorization(hold))
 
 
@@ -67,8 +67,9 @@ def cancel_pre_authorization(creditAccountId, transactionId):
 def settle(creditAccountId, transactionId):
     """Bill the purchase: one invoice per installment (again with another value adjusts)."""
     data = body()
-    hold = credit.settle(db.session, creditAccountId, transactionId, data.get("value"),
-                         actor=actor())
+    hold = credit.settle(
+        db.session, creditAccountId, transactionId, data.get("value"), actor=actor()
+    )
     return reply(serializers.settlement(hold))
 
 
@@ -78,6 +79,12 @@ def settle(creditAccountId, transactionId):
 def refund(creditAccountId, transactionId):
     """Give back part or all of a settled purchase; the Idempotency-Key names the refund."""
     data = body()
-    record = credit.refund(db.session, creditAccountId, transactionId, data.get("value"),
-                           actor=actor(), refund_id=current_key())
+    record = credit.refund(
+        db.session,
+        creditAccountId,
+        transactionId,
+        data.get("value"),
+        actor=actor(),
+        refund_id=current_key(),
+    )
     return reply(serializers.refund(record))

@@ -36,7 +36,7 @@ def test_list_search_by_holder_email_and_fragment(client, login, store):
 
 
 def test_filters_and_sort(client, login, store, session, settings):
-    full, calm = store
+    full, _calm = store
     login("finance")
     near = client.get("/admin/accounts?utilization=80-100").get_data(as_text=True)
     assert "Full Ltda" in near and "Calm SA" not in near

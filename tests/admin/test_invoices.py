@@ -44,7 +44,7 @@ def test_totals_cover_the_whole_filtered_set(client, login, invoices):
 
 
 def test_row_actions_inline(client, login, invoices, session):
-    account, rows = invoices
+    _account, rows = invoices
     login("finance")
     partial = client.post(f"/admin/invoices/{rows[0].id}/pay", data={"amount": "40"})
     assert partial.status_code == 200 and "<html" not in partial.get_data(as_text=True)

@@ -44,8 +44,9 @@ class Api:
 
     def call(self, method: str, path: str, *, headers=None, **kwargs):
         url = path if path.startswith("/api/") else BASE + path
-        return self.client.open(url, method=method, headers={**self.headers, **(headers or {})},
-                                **kwargs)
+        return self.client.open(
+            url, method=method, headers={**self.headers, **(headers or {})}, **kwargs
+        )
 
     def get(self, path, **kwargs):
         return self.call("GET", path, **kwargs)

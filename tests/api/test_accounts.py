@@ -10,11 +10,30 @@ from portal.models import AuditEvent, Holder, StatementEntry
 
 from .conftest import error_code
 
-ACCOUNT_FIELDS = {"id", "balance", "document", "status", "documentType", "creditLimit",
-                  "updatedAt", "createdAt", "description", "availableCredit",
-                  "preAuthorizedCredit", "email", "tolerance", "availableBalance"}
-NEW = {"document": "529.982.247-25", "documentType": "CPF", "email": "Buyer@Example.com",
-       "creditLimit": "1500.50", "description": "key account", "tolerance": "0.2"}
+ACCOUNT_FIELDS = {
+    "id",
+    "balance",
+    "document",
+    "status",
+    "documentType",
+    "creditLimit",
+    "updatedAt",
+    "createdAt",
+    "description",
+    "availableCredit",
+    "preAuthorizedCredit",
+    "email",
+    "tolerance",
+    "availableBalance",
+}
+NEW = {
+    "document": "529.982.247-25",
+    "documentType": "CPF",
+    "email": "Buyer@Example.com",
+    "creditLimit": "1500.50",
+    "description": "key account",
+    "tolerance": "0.2",
+}
 
 
 def test_open_account(api):
@@ -24,7 +43,10 @@ def test_open_account(api):
     assert set(body) == ACCOUNT_FIELDS
     assert body["id"] == "52998224725_CPF"
     assert (body["document"], body["documentType"], body["email"]) == (
-        "52998224725", "CPF", "buyer@example.com")
+        "52998224725",
+        "CPF",
+        "buyer@example.com",
+    )
     assert body["creditLimit"] == body["balance"] == body["availableBalance"] == 1500.5
     assert b'"creditLimit":1500.50' in response.data  # exact numbers, two decimals
     assert body["tolerance"] == 0.2
@@ -37,15 +59,18 @@ def test_open_account_accepts_numbers_too(api):
     assert response.get_json()["creditLimit"] == 100
 
 
-@pytest.mark.parametrize(("change", "code"), [
-    ({"document": "12345678900"}, "invalid_document"),
-    ({"documentType": "RG"}, "invalid_document_type"),
-    ({"email": "nobody"}, "invalid_email"),
-    ({"creditLimit": "-1"}, "invalid_amount"),
-    ({"creditLimit": None}, "invalid_amount"),
-    ({"tolerance": "11"}, "invalid_rate"),
-    ({"email": 12}, "invalid_input"),
-])
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"document": "12345678900"}, "invalid_document"),
+        ({"documentType": "RG"}, "invalid_document_type"),
+        ({"email": "nobody"}, "invalid_email"),
+        ({"creditLimit": "-1"}, "invalid_amount"),
+        ({"creditLimit": None}, "invalid_amount"),
+        ({"tolerance": "11"}, "invalid_rate"),
+        ({"email": 12}, "invalid_input"),
+    ],
+)
 def test_open_account_refuses_bad_input(api, change, code):
     response = api.post("/accounts", json={**NEW, **change})
     assert response.status_code == 400
@@ -65,8 +90,12 @@ def test_get_account_and_unknown_id(api, session, make_account, purchase, settin
     purchase(account, "300")
     credit.authorize(session, account.id, "50", actor="t")
     body = api.get(f"/accounts/{account.id}").get_json()
-    assert (body["balance"], body["preAuthorizedCredit"], body["availableCredit"],
-            body["availableBalance"]) == (700, 50, 650, 750)
+    assert (
+        body["balance"],
+        body["preAuthorizedCredit"],
+        body["availableCredit"],
+        body["availableBalance"],
+    ) == (700, 50, 650, 750)
     response = api.get("/accounts/000_CPF")
     assert response.status_code == 404
     assert error_code(response) == "account_not_found"
@@ -74,19 +103,32 @@ def test_get_account_and_unknown_id(api, session, make_account, purchase, settin
 
 def test_update_account(api, session, make_account, fresh):
     account = make_account(limit="100")
-    response = api.put(f"/accounts/{account.id}", json={
-        "email": "new@example.com", "document": account.document, "documentType": "CPF",
-        "description": "moved", "creditLimit": 400, "tolerance": 0.3, "reason": "review"})
+    response = api.put(
+        f"/accounts/{account.id}",
+        json={
+            "email": "new@example.com",
+            "document": account.document,
+            "documentType": "CPF",
+            "description": "moved",
+            "creditLimit": 400,
+            "tolerance": 0.3,
+            "reason": "review",
+        },
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert (body["email"], body["description"], body["creditLimit"], body["tolerance"]) == (
-        "new@example.com", "moved", 400, 0.3)
+        "new@example.com",
+        "moved",
+        400,
+        0.3,
+    )
     fresh()
-    main = session.scalar(select(Holder).where(Holder.account_id == account.id,
-                                               Holder.level == 1))
+    main = session.scalar(select(Holder).where(Holder.account_id == account.id, Holder.level == 1))
     assert main.email == "new@example.com"
-    reasons = session.scalars(select(AuditEvent.reason).where(
-        AuditEvent.action == "account.change_limit")).all()
+    reasons = session.scalars(
+        select(AuditEvent.reason).where(AuditEvent.action == "account.change_limit")
+    ).all()
     assert "review" in reasons
 
 
@@ -102,8 +144,9 @@ def test_close_account(api, make_account):
     again = api.delete(f"/accounts/{account.id}")
     assert again.status_code == 409
     assert error_code(again) == "invalid_transition"
-    refused = api.post(f"/accounts/{account.id}/transactions",
-                       json={"value": 1, "settle": True, "installments": 1})
+    refused = api.post(
+        f"/accounts/{account.id}/transactions", json={"value": 1, "settle": True, "installments": 1}
+    )
     assert error_code(refused) == "account_closed"
 
 
@@ -139,10 +182,17 @@ def test_statements(api, make_account, purchase, session):
     assert origins == ["Credit", "Invoice", "Invoice", "Payment"]
     assert sum(Decimal(str(s["value"])) for s in body["statements"]) == 850
     assert (body["currentBalance"], body["intervalBalance"], body["previousBalance"]) == (
-        850, 850, 0)
+        850,
+        850,
+        0,
+    )
     first_invoice = body["statements"][1]
-    assert first_invoice["metadata"] == {"transactionId": hold.id, "invoiceId": f"{hold.id}-01",
-                                         "installment": 1, "numberOfInstallments": 2}
+    assert first_invoice["metadata"] == {
+        "transactionId": hold.id,
+        "invoiceId": f"{hold.id}-01",
+        "installment": 1,
+        "numberOfInstallments": 2,
+    }
     assert body["statements"][3]["doneBy"] == "someone@example.com"
     assert all(s["date"].endswith("Z") for s in body["statements"])
 
@@ -152,7 +202,10 @@ def test_statements_date_window(api, make_account):
     body = api.get(f"/accounts/{account.id}/statements?from=2999-01-01").get_json()
     assert body["statements"] == []
     assert (body["previousBalance"], body["intervalBalance"], body["currentBalance"]) == (
-        1000, 0, 1000)
+        1000,
+        0,
+        1000,
+    )
     body = api.get(f"/accounts/{account.id}/statements?to=2000-01-01").get_json()
     assert body["statements"] == [] and body["intervalBalance"] == 0
     bad = api.get(f"/accounts/{account.id}/statements?from=yesterday")
@@ -181,14 +234,16 @@ def test_decrease_balance(api, session, make_account, fresh):
 
 def test_holders(api, session, make_account, fresh):
     account = make_account()
-    response = api.post(f"/accounts/{account.id}/holders",
-                        json={"claims": {"email": "Kid@Example.com"}})
+    response = api.post(
+        f"/accounts/{account.id}/holders", json={"claims": {"email": "Kid@Example.com"}}
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert (body["level"], body["claims"]) == (2, {"email": "kid@example.com"})
     assert body["createdAt"].endswith("Z")
-    duplicate = api.post(f"/accounts/{account.id}/holders",
-                         json={"claims": {"email": "kid@example.com"}})
+    duplicate = api.post(
+        f"/accounts/{account.id}/holders", json={"claims": {"email": "kid@example.com"}}
+    )
     assert (duplicate.status_code, error_code(duplicate)) == (409, "duplicate_holder")
     bad = api.post(f"/accounts/{account.id}/holders", json={"claims": "kid"})
     assert bad.status_code == 400

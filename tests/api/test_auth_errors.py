@@ -14,16 +14,22 @@ from .conftest import BASE, error_code
 def test_missing_headers_are_401_json(client):
     response = client.get(f"{BASE}/accounts")
     assert response.status_code == 401
-    assert response.get_json() == {"error": {
-        "code": "unauthorized", "field": None,
-        "message": "Send a valid X-VTEX-API-AppKey and X-VTEX-API-AppToken pair."}}
+    assert response.get_json() == {
+        "error": {
+            "code": "unauthorized",
+            "field": None,
+            "message": "Send a valid X-VTEX-API-AppKey and X-VTEX-API-AppToken pair.",
+        }
+    }
 
 
 @pytest.mark.parametrize("which", ["key", "token"])
 def test_wrong_key_or_token_is_401(client, api_key, which):
     key, token = api_key
-    headers = {"X-VTEX-API-AppKey": key.key + ("x" if which == "key" else ""),
-               "X-VTEX-API-AppToken": token + ("x" if which == "token" else "")}
+    headers = {
+        "X-VTEX-API-AppKey": key.key + ("x" if which == "key" else ""),
+        "X-VTEX-API-AppToken": token + ("x" if which == "token" else ""),
+    }
     assert client.get(f"{BASE}/accounts", headers=headers).status_code == 401
 
 
@@ -32,17 +38,20 @@ def test_revoked_key_is_401(client, session, api_key, headers):
     assert client.get(f"{BASE}/accounts", headers=headers).status_code == 401
 
 
-@pytest.mark.parametrize(("method", "path", "scope"), [
-    ("GET", "/accounts", "accounts:read"),
-    ("POST", "/accounts", "accounts:write"),
-    ("GET", "/invoices?creditAccountId=x", "invoices:read"),
-    ("POST", "/accounts/x/invoices/y/payments", "invoices:pay"),
-    ("PUT", "/accounts/x/invoices/y/postponement", "invoices:create"),
-    ("GET", "/accounts/x/statements", "statements:read"),
-    ("POST", "/accounts/x/transactions", "transactions:write"),
-    ("GET", "/storeconfig", "storeconfig:read"),
-    ("PUT", "/storeconfig", "storeconfig:write"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("GET", "/accounts", "accounts:read"),
+        ("POST", "/accounts", "accounts:write"),
+        ("GET", "/invoices?creditAccountId=x", "invoices:read"),
+        ("POST", "/accounts/x/invoices/y/payments", "invoices:pay"),
+        ("PUT", "/accounts/x/invoices/y/postponement", "invoices:create"),
+        ("GET", "/accounts/x/statements", "statements:read"),
+        ("POST", "/accounts/x/transactions", "transactions:write"),
+        ("GET", "/storeconfig", "storeconfig:read"),
+        ("PUT", "/storeconfig", "storeconfig:write"),
+    ],
+)
 def test_key_without_the_scope_is_403(client, scoped_headers, method, path, scope):
     others = [s for s in people.SCOPES if s != scope]
     response = client.open(BASE + path, method=method, headers=scoped_headers(*others), json={})
@@ -82,12 +91,14 @@ def test_pages_outside_api_keep_their_own_errors(client):
     assert not response.is_json
 
 
-@pytest.mark.parametrize("data", [b"{not json", b"[1, 2]", b'"text"', b"\xff\xfe", b"NaN",
-                                  b'{"value": 1e999999999}'])
+@pytest.mark.parametrize(
+    "data", [b"{not json", b"[1, 2]", b'"text"', b"\xff\xfe", b"NaN", b'{"value": 1e999999999}']
+)
 def test_malformed_body_is_400_invalid_json(api, make_account, data):
     account = make_account()
-    response = api.post(f"/accounts/{account.id}/transactions", data=data,
-                        content_type="application/json")
+    response = api.post(
+        f"/accounts/{account.id}/transactions", data=data, content_type="application/json"
+    )
     assert response.status_code == 400
     assert error_code(response) == "invalid_json"
 
@@ -101,8 +112,9 @@ def test_empty_body_where_one_is_required_is_400(api, make_account):
 
 def test_body_is_read_whatever_the_content_type(api, make_account):
     account = make_account(limit="100")
-    response = api.put(f"/accounts/{account.id}/creditlimit", data=b'{"value": 250}',
-                       content_type="text/plain")
+    response = api.put(
+        f"/accounts/{account.id}/creditlimit", data=b'{"value": 250}', content_type="text/plain"
+    )
     assert response.status_code == 200
     assert response.get_json()["creditLimit"] == 250
 
@@ -110,8 +122,10 @@ def test_body_is_read_whatever_the_content_type(api, make_account):
 @pytest.mark.parametrize("value", ["1e40", "-1e40", "abc", True, None, {"a": 1}, [1], "12.345"])
 def test_bad_amount_is_400_not_500(api, make_account, value):
     account = make_account()
-    response = api.post(f"/accounts/{account.id}/transactions",
-                        json={"value": value, "settle": True, "installments": 1})
+    response = api.post(
+        f"/accounts/{account.id}/transactions",
+        json={"value": value, "settle": True, "installments": 1},
+    )
     assert response.status_code == 400
     assert error_code(response) == "invalid_amount"
 
@@ -127,15 +141,21 @@ def test_nul_characters_are_refused(api, make_account):
 
 def test_domain_error_keeps_its_code_and_field(api, make_account):
     account = make_account()
-    response = api.post(f"/accounts/{account.id}/transactions",
-                        json={"value": 10, "settle": "yes", "installments": 1})
+    response = api.post(
+        f"/accounts/{account.id}/transactions",
+        json={"value": 10, "settle": "yes", "installments": 1},
+    )
     assert response.status_code == 400
     assert response.get_json()["error"]["field"] == "settle"
-    response = api.post(f"/accounts/{account.id}/transactions",
-                        json={"value": 10, "settle": True, "installments": 99})
+    response = api.post(
+        f"/accounts/{account.id}/transactions",
+        json={"value": 10, "settle": True, "installments": 99},
+    )
     assert response.get_json()["error"] == {
-        "code": "invalid_installments", "field": "installments",
-        "message": "installments must be between 1 and 24."}
+        "code": "invalid_installments",
+        "field": "installments",
+        "message": "installments must be between 1 and 24.",
+    }
 
 
 def _contract_operations(client):
@@ -166,14 +186,22 @@ def test_numbers_as_text_that_no_count_can_be_are_400(api, make_account, purchas
     account = make_account()
     hold = purchase(account, "10")
     responses = [
-        api.post(f"/accounts/{account.id}/transactions",
-                 json={"value": 1, "settle": True, "installments": text}),
-        api.put(f"/accounts/{account.id}/invoices/{hold.id}-01/postponement",
-                json={"dueDays": text}),
+        api.post(
+            f"/accounts/{account.id}/transactions",
+            json={"value": 1, "settle": True, "installments": text},
+        ),
+        api.put(
+            f"/accounts/{account.id}/invoices/{hold.id}-01/postponement", json={"dueDays": text}
+        ),
         api.put("/storeconfig", json={"maxPostponementDays": text}),
         api.put(f"/accounts/{account.id}/creditlimit", json={"value": text}),
     ]
     for response in responses:
         assert response.status_code == 400, response.data
-        assert error_code(response) in ("invalid_number", "invalid_amount", "invalid_setting",
-                                        "invalid_installments", "invalid_days")
+        assert error_code(response) in (
+            "invalid_number",
+            "invalid_amount",
+            "invalid_setting",
+            "invalid_installments",
+            "invalid_days",
+        )

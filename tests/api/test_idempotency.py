@@ -24,8 +24,11 @@ def test_retry_replays_the_first_response(api, session, make_account):
     account = make_account()
     url = f"/accounts/{account.id}/transactions"
     first = api.post(url, json=HOLD, headers={"Idempotency-Key": "k-1"})
-    again = api.post(url, json={"installments": 1, "settle": True, "value": 100.0},
-                     headers={"Idempotency-Key": "k-1"})
+    again = api.post(
+        url,
+        json={"installments": 1, "settle": True, "value": 100.0},
+        headers={"Idempotency-Key": "k-1"},
+    )
     assert first.status_code == again.status_code == 200
     assert again.get_data() == first.get_data()
     assert again.headers["Idempotent-Replayed"] == "true"
@@ -78,8 +81,11 @@ def test_request_still_running_is_409(app, api, session, api_key, make_account):
 @pytest.mark.parametrize("key", ["", "x" * 201, "with space", "ação"])
 def test_invalid_keys_are_400(api, make_account, key):
     account = make_account()
-    response = api.post(f"/accounts/{account.id}/transactions", json=HOLD,
-                        headers={"Idempotency-Key": key.encode().decode("latin-1")})
+    response = api.post(
+        f"/accounts/{account.id}/transactions",
+        json=HOLD,
+        headers={"Idempotency-Key": key.encode().decode("latin-1")},
+    )
     assert (response.status_code, error_code(response)) == (400, "invalid_idempotency_key")
 
 
@@ -99,11 +105,22 @@ def test_a_crash_releases_the_key(api, session, make_account, monkeypatch):
     assert _holds(session) == 1
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("/accounts", {"document": "52998224725", "documentType": "CPF",
-                   "email": "idem@example.com", "creditLimit": "10", "tolerance": "0"}),
-    ("/accounts/{account}/holders", {"claims": {"email": "kid@example.com"}}),
-])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/accounts",
+            {
+                "document": "52998224725",
+                "documentType": "CPF",
+                "email": "idem@example.com",
+                "creditLimit": "10",
+                "tolerance": "0",
+            },
+        ),
+        ("/accounts/{account}/holders", {"claims": {"email": "kid@example.com"}}),
+    ],
+)
 def test_other_creating_posts_are_idempotent(api, session, make_account, path, body):
     account = make_account()
     url = path.format(account=account.id)
@@ -126,8 +143,7 @@ def test_concurrent_retries_make_exactly_one_hold(app, session, headers, make_ac
         try:
             client = app.test_client()  # each request pushes its own app context
             barrier.wait(timeout=30)
-            response = client.post(url, json=HOLD,
-                                   headers={**headers, "Idempotency-Key": "race"})
+            response = client.post(url, json=HOLD, headers={**headers, "Idempotency-Key": "race"})
             results.append((response.status_code, response.get_json()))
         except Exception as exc:  # surfaced below: a thread cannot fail the test itself
             errors.append(exc)
@@ -142,8 +158,9 @@ def test_concurrent_retries_make_exactly_one_hold(app, session, headers, make_ac
     assert {status for status, _ in results} <= {200, 409}
     created = {body["id"] for status, body in results if status == 200}
     assert len(created) == 1
-    assert all(body["error"]["code"] == "request_in_progress"
-               for status, body in results if status == 409)
+    assert all(
+        body["error"]["code"] == "request_in_progress" for status, body in results if status == 409
+    )
     assert _holds(session) == 1
     assert credit.get_account(session, account.id).pre_authorized == 100
     db.session.rollback()

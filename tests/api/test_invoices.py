@@ -9,9 +9,23 @@ from portal import credit
 
 from .conftest import error_code
 
-INVOICE_FIELDS = {"id", "friendlyId", "status", "value", "accountId", "creditValue",
-                  "createdAt", "updatedAt", "originalDueDate", "dueDate", "installment",
-                  "orderId", "transactionId", "numberOfInstallments", "creditAccountId"}
+INVOICE_FIELDS = {
+    "id",
+    "friendlyId",
+    "status",
+    "value",
+    "accountId",
+    "creditValue",
+    "createdAt",
+    "updatedAt",
+    "originalDueDate",
+    "dueDate",
+    "installment",
+    "orderId",
+    "transactionId",
+    "numberOfInstallments",
+    "creditAccountId",
+}
 
 
 @pytest.fixture
@@ -27,9 +41,15 @@ def test_get_invoice(api, bought):
     assert response.status_code == 200
     body = response.get_json()
     assert set(body) >= INVOICE_FIELDS
-    assert (body["status"], body["value"], body["installment"], body["numberOfInstallments"],
-            body["transactionId"], body["orderId"], body["creditValue"]) == (
-        "Opened", 100, 2, 3, hold.id, "ORDER-1", 0)
+    assert (
+        body["status"],
+        body["value"],
+        body["installment"],
+        body["numberOfInstallments"],
+        body["transactionId"],
+        body["orderId"],
+        body["creditValue"],
+    ) == ("Opened", 100, 2, 3, hold.id, "ORDER-1", 0)
     assert body["accountId"] == body["creditAccountId"] == account.id
     assert date.fromisoformat(body["dueDate"]) > date.today() + timedelta(days=55)
 
@@ -48,16 +68,23 @@ def test_search_summary_covers_the_whole_filtered_set(api, session, bought, purc
     purchase(account, "50.25")
     body = api.get(f"/invoices?creditAccountId={account.id}&from=1&to=1").get_json()
     assert len(body["data"]) == 1
-    assert body["summary"] == {"count": 4, "total": 150.25, "totalPaid": 100,
-                               "totalCancelled": 100, "totalOverdue": 0, "countOverdue": 0}
+    assert body["summary"] == {
+        "count": 4,
+        "total": 150.25,
+        "totalPaid": 100,
+        "totalCancelled": 100,
+        "totalOverdue": 0,
+        "countOverdue": 0,
+    }
     assert b'"total":150.25' in api.get(f"/invoices?creditAccountId={account.id}").data
 
 
 def test_search_filters(api, session, bought):
     account, hold = bought
     credit.pay_invoice(session, account.id, f"{hold.id}-01", actor="t")
-    credit.change_invoice(session, account.id, f"{hold.id}-03", actor="t",
-                          observation="Call the buyer")
+    credit.change_invoice(
+        session, account.id, f"{hold.id}-03", actor="t", observation="Call the buyer"
+    )
     friendly = credit.get_invoice(session, account.id, f"{hold.id}-02").friendly_id
 
     def ids(query):
@@ -75,9 +102,16 @@ def test_search_filters(api, session, bought):
     assert ids(f"dueDateFrom={today + timedelta(days=80)}") == [f"{hold.id}-03"]
     assert len(ids(f"createdDateFrom={today - timedelta(days=1)}&createdDateTo={today}")) == 3
     assert ids(f"createdDateTo={today - timedelta(days=1)}") == []
-    for bad in ("status=Late", "value=abc", "dueDateFrom=31/01/2024", "from=x",
-                "createdDateTo=9999-12-31", "createdDateFrom=0001-01-01T00:00:00-05:00",
-                "value=NaN", "value=1e999999"):
+    for bad in (
+        "status=Late",
+        "value=abc",
+        "dueDateFrom=31/01/2024",
+        "from=x",
+        "createdDateTo=9999-12-31",
+        "createdDateFrom=0001-01-01T00:00:00-05:00",
+        "value=NaN",
+        "value=1e999999",
+    ):
         response = api.get(f"/invoices?creditAccountId={account.id}&{bad}")
         assert response.status_code == 400, bad
 
@@ -87,19 +121,35 @@ def test_account_invoices(api, bought, make_account, purchase):
     purchase(make_account(), "10")
     body = api.get(f"/accounts/{account.id}/invoices").get_json()
     assert [i["id"] for i in body["data"]] == [f"{hold.id}-0{n}" for n in (1, 2, 3)]
-    assert body["summary"] == {"count": 3, "total": 300, "totalPaid": 0, "totalCancelled": 0, "totalOverdue": 0, "countOverdue": 0}
+    assert body["summary"] == {
+        "count": 3,
+        "total": 300,
+        "totalPaid": 0,
+        "totalCancelled": 0,
+        "totalOverdue": 0,
+        "countOverdue": 0,
+    }
     assert api.get("/accounts/000_CPF/invoices").status_code == 404
 
 
 def test_change_invoice(api, session, bought, fresh):
     account, hold = bought
     url = f"/accounts/{account.id}/invoices/{hold.id}-01"
-    response = api.put(url, json={"status": "Paid", "observation": "paid by wire",
-                                  "paymentLink": "https://pay.example.com/1"})
+    response = api.put(
+        url,
+        json={
+            "status": "Paid",
+            "observation": "paid by wire",
+            "paymentLink": "https://pay.example.com/1",
+        },
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert (body["status"], body["observation"], body["paymentLink"]) == (
-        "Paid", "paid by wire", "https://pay.example.com/1")
+        "Paid",
+        "paid by wire",
+        "https://pay.example.com/1",
+    )
     assert body["resolvedAt"].endswith("Z")
     assert api.put(url, json={"status": "Cancelled"}).get_json()["status"] == "Cancelled"
     assert api.put(url, json={"status": "Opened"}).get_json()["status"] == "Opened"
@@ -151,10 +201,12 @@ def test_postpone_invoice(api, bought, settings):
     assert response.status_code == 200
     body = response.get_json()
     assert date.fromisoformat(body["dueDate"]) == (
-        date.fromisoformat(before["dueDate"]) + timedelta(days=5))
+        date.fromisoformat(before["dueDate"]) + timedelta(days=5)
+    )
     assert body["originalDueDate"] == before["originalDueDate"]
     again = api.put(url, json={"dueDays": 5})
     assert (again.status_code, error_code(again)) == (409, "postponement_limit")
-    bad = api.put(f"/accounts/{account.id}/invoices/{hold.id}-02/postponement",
-                  json={"dueDays": 2.5})
+    bad = api.put(
+        f"/accounts/{account.id}/invoices/{hold.id}-02/postponement", json={"dueDays": 2.5}
+    )
     assert (bad.status_code, error_code(bad)) == (400, "invalid_days")

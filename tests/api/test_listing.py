@@ -9,11 +9,25 @@ from portal import credit, listing
 
 
 def test_parse_reads_known_parameters_only():
-    query = listing.parse(listing.INVOICES, {
-        "q": " abc ", "sort": "-dueDate,bogus,value", "status": "Paid", "unknown": "x",
-        "page": "2", "perPage": "5000", "op": "OR"})
+    query = listing.parse(
+        listing.INVOICES,
+        {
+            "q": " abc ",
+            "sort": "-dueDate,bogus,value",
+            "status": "Paid",
+            "unknown": "x",
+            "page": "2",
+            "perPage": "5000",
+            "op": "OR",
+        },
+    )
     assert (query.q, query.sort, dict(query.filters), query.page, query.op) == (
-        "abc", "-dueDate,value", {"status": "Paid"}, 2, "or")
+        "abc",
+        "-dueDate,value",
+        {"status": "Paid"},
+        2,
+        "or",
+    )
     assert query.per_page == listing.INVOICES.max_per_page
 
 
@@ -21,8 +35,9 @@ def test_bad_filter_values_raise_or_are_dropped():
     with pytest.raises(credit.InvalidInput) as error:
         listing.parse(listing.INVOICES, {"dueDateFrom": "tomorrow"})
     assert (error.value.code, error.value.field) == ("invalid_filter", "dueDateFrom")
-    query = listing.parse(listing.INVOICES, {"dueDateFrom": "tomorrow", "status": "Paid"},
-                          strict=False)
+    query = listing.parse(
+        listing.INVOICES, {"dueDateFrom": "tomorrow", "status": "Paid"}, strict=False
+    )
     assert dict(query.filters) == {"status": "Paid"}
     with pytest.raises(credit.InvalidInput):
         listing.parse(listing.INVOICES, {"page": "0"})
@@ -45,9 +60,14 @@ def test_pages_are_stable_and_the_summary_covers_everything(session, make_accoun
     ids = [i.id for page in pages for i in page.items]
     assert len(ids) == len(set(ids)) == 10
     assert ids == sorted(ids)
-    assert pages[0].summary == {"count": 10, "total": Decimal("50.50"),
-                                "totalPaid": Decimal("0.00"), "totalCancelled": Decimal("0.00"),
-                                "totalOverdue": Decimal("0.00"), "countOverdue": 0}
+    assert pages[0].summary == {
+        "count": 10,
+        "total": Decimal("50.50"),
+        "totalPaid": Decimal("0.00"),
+        "totalCancelled": Decimal("0.00"),
+        "totalOverdue": Decimal("0.00"),
+        "countOverdue": 0,
+    }
     assert (pages[0].pages, pages[0].has_next, pages[2].has_next) == (3, True, False)
 
 

@@ -69,8 +69,10 @@ def test_every_operation_keeps_parameters_and_success_schemas(served):
         where = f"{method.upper()} {path}"
         assert method in served["paths"].get(path, {}), f"{where} is missing"
         mine = served["paths"][path][method]
-        params = {(p["name"], p["in"]): p
-                  for p in (_resolve(served, x) for x in mine.get("parameters", []))}
+        params = {
+            (p["name"], p["in"]): p
+            for p in (_resolve(served, x) for x in mine.get("parameters", []))
+        }
         for param in (_resolve(original, x) for x in op.get("parameters", [])):
             key = (param["name"], param["in"])
             assert key in params, f"{where}: parameter {key} dropped"
@@ -105,8 +107,9 @@ def test_additions_are_marked(served):
 
 
 def test_errors_servers_and_security_are_declared(served):
-    assert served["servers"] == [{"url": "/", "description": "This portal.",
-                                  "x-portal-extension": True}]
+    assert served["servers"] == [
+        {"url": "/", "description": "This portal.", "x-portal-extension": True}
+    ]
     assert {"appKey", "appToken"} <= set(served["components"]["securitySchemes"])
     assert served["security"] == [{"appKey": [], "appToken": []}]
     error = served["components"]["schemas"]["Error"]
@@ -122,7 +125,8 @@ def test_errors_servers_and_security_are_declared(served):
         for code in ("400", "401", "403", "404"):
             body = _resolve(served, op["responses"][code])
             assert body["content"]["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/Error"}
+                "$ref": "#/components/schemas/Error"
+            }
 
 
 def test_served_document_is_valid_openapi(served):

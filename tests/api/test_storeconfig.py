@@ -8,10 +8,19 @@ from portal import credit
 
 from .conftest import error_code
 
-CONTRACT_FIELDS = {"dailyInterestRate", "invoicePostponementLimit", "taxRate",
-                   "maxPostponementDays", "defaultCreditValue", "postponementEnabled",
-                   "automaticCheckingAccountCreationEnabled", "toleranceEnabled",
-                   "myCreditsEnabled", "maxPreAuthorizationGrowthRate", "notificationsSettings"}
+CONTRACT_FIELDS = {
+    "dailyInterestRate",
+    "invoicePostponementLimit",
+    "taxRate",
+    "maxPostponementDays",
+    "defaultCreditValue",
+    "postponementEnabled",
+    "automaticCheckingAccountCreationEnabled",
+    "toleranceEnabled",
+    "myCreditsEnabled",
+    "maxPreAuthorizationGrowthRate",
+    "notificationsSettings",
+}
 
 
 def test_get_store_config(api):
@@ -21,30 +30,57 @@ def test_get_store_config(api):
 
 
 def test_put_store_config_maps_every_field(api, session, fresh):
-    response = api.put("/storeconfig", json={
-        "dailyInterestRate": 0.01, "invoicePostponementLimit": 3, "taxRate": 0.02,
-        "maxPostponementDays": 15, "defaultCreditValue": 150, "postponementEnabled": True,
-        "automaticCheckingAccountCreationEnabled": True, "toleranceEnabled": True,
-        "myCreditsEnabled": False, "maxPreAuthorizationGrowthRate": 0.2,
-        "notificationsSettings": {"daysPrior": [{"days": 2, "timeOfDay": "09:30:00"}],
-                                  "daysAfter": [{"days": 1, "timeOfDay": "09:30:00"},
-                                                {"days": 7, "timeOfDay": "09:30:00"}]},
-        "someoneElsesField": "ignored",
-    })
+    response = api.put(
+        "/storeconfig",
+        json={
+            "dailyInterestRate": 0.01,
+            "invoicePostponementLimit": 3,
+            "taxRate": 0.02,
+            "maxPostponementDays": 15,
+            "defaultCreditValue": 150,
+            "postponementEnabled": True,
+            "automaticCheckingAccountCreationEnabled": True,
+            "toleranceEnabled": True,
+            "myCreditsEnabled": False,
+            "maxPreAuthorizationGrowthRate": 0.2,
+            "notificationsSettings": {
+                "daysPrior": [{"days": 2, "timeOfDay": "09:30:00"}],
+                "daysAfter": [
+                    {"days": 1, "timeOfDay": "09:30:00"},
+                    {"days": 7, "timeOfDay": "09:30:00"},
+                ],
+            },
+            "someoneElsesField": "ignored",
+        },
+    )
     assert response.status_code == 200, response.data
     body = response.get_json()
     assert (body["taxRate"], body["defaultCreditValue"], body["invoicePostponementLimit"]) == (
-        0.02, 150, 3)
+        0.02,
+        150,
+        3,
+    )
     fresh()
     settings = credit.get_settings(session)
-    assert (settings.daily_interest_rate, settings.late_fee_rate, settings.postponement_limit,
-            settings.max_postponement_days, settings.default_credit_value,
-            settings.max_pre_authorization_growth_rate) == (
-        Decimal("0.01"), Decimal("0.02"), 3, 15, Decimal("150.00"), Decimal("0.2"))
-    assert (settings.postponement_enabled, settings.automatic_account_creation,
-            settings.tolerance_enabled, settings.my_credits_enabled) == (True, True, True, False)
-    assert (settings.reminder_days_before, settings.reminder_days_after,
-            settings.reminder_time) == ([2], [1, 7], "09:30")
+    assert (
+        settings.daily_interest_rate,
+        settings.late_fee_rate,
+        settings.postponement_limit,
+        settings.max_postponement_days,
+        settings.default_credit_value,
+        settings.max_pre_authorization_growth_rate,
+    ) == (Decimal("0.01"), Decimal("0.02"), 3, 15, Decimal("150.00"), Decimal("0.2"))
+    assert (
+        settings.postponement_enabled,
+        settings.automatic_account_creation,
+        settings.tolerance_enabled,
+        settings.my_credits_enabled,
+    ) == (True, True, True, False)
+    assert (
+        settings.reminder_days_before,
+        settings.reminder_days_after,
+        settings.reminder_time,
+    ) == ([2], [1, 7], "09:30")
 
 
 def test_put_keeps_what_is_not_sent(api):
@@ -53,20 +89,33 @@ def test_put_keeps_what_is_not_sent(api):
     assert (body["taxRate"], body["dailyInterestRate"]) == (0.1, 0.001)
 
 
-@pytest.mark.parametrize(("change", "code"), [
-    ({"taxRate": -1}, "invalid_rate"),
-    ({"postponementEnabled": "yes"}, "invalid_setting"),
-    ({"maxPostponementDays": 1.5}, "invalid_setting"),
-    ({"defaultCreditValue": "lots"}, "invalid_amount"),
-    ({"notificationsSettings": {"daysPrior": 3}}, "invalid_setting"),
-    ({"notificationsSettings": {"daysPrior": [{"days": "x", "timeOfDay": "12:00:00"}]}},
-     "invalid_setting"),
-    ({"notificationsSettings": {"daysPrior": [{"days": 1, "timeOfDay": "8 am"}]}},
-     "invalid_setting"),
-    ({"notificationsSettings": {"daysPrior": [{"days": 1, "timeOfDay": "08:00:00"}],
-                                "daysAfter": [{"days": 1, "timeOfDay": "09:00:00"}]}},
-     "invalid_setting"),
-])
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"taxRate": -1}, "invalid_rate"),
+        ({"postponementEnabled": "yes"}, "invalid_setting"),
+        ({"maxPostponementDays": 1.5}, "invalid_setting"),
+        ({"defaultCreditValue": "lots"}, "invalid_amount"),
+        ({"notificationsSettings": {"daysPrior": 3}}, "invalid_setting"),
+        (
+            {"notificationsSettings": {"daysPrior": [{"days": "x", "timeOfDay": "12:00:00"}]}},
+            "invalid_setting",
+        ),
+        (
+            {"notificationsSettings": {"daysPrior": [{"days": 1, "timeOfDay": "8 am"}]}},
+            "invalid_setting",
+        ),
+        (
+            {
+                "notificationsSettings": {
+                    "daysPrior": [{"days": 1, "timeOfDay": "08:00:00"}],
+                    "daysAfter": [{"days": 1, "timeOfDay": "09:00:00"}],
+                }
+            },
+            "invalid_setting",
+        ),
+    ],
+)
 def test_put_refuses_bad_values_and_saves_nothing(api, change, code):
     before = api.get("/storeconfig").get_json()
     response = api.put("/storeconfig", json={"taxRate": 0.3, **change})

@@ -11,8 +11,10 @@ from .conftest import error_code
 
 
 def _hold(api, account, value, **extra):
-    return api.post(f"/accounts/{account.id}/transactions",
-                    json={"value": value, "settle": True, "installments": 1, **extra})
+    return api.post(
+        f"/accounts/{account.id}/transactions",
+        json={"value": value, "settle": True, "installments": 1, **extra},
+    )
 
 
 def test_create_pre_authorization(api, session, make_account, fresh):
@@ -24,18 +26,26 @@ def test_create_pre_authorization(api, session, make_account, fresh):
     assert "expirationDate" not in body
     fresh()
     hold = session.get(PreAuthorization, body["id"])
-    assert (hold.payment_term, hold.order_id, hold.done_by) == ("30/60/90", "ORD-9",
-                                                                "apikey:test")
+    assert (hold.payment_term, hold.order_id, hold.done_by) == ("30/60/90", "ORD-9", "apikey:test")
     assert credit.get_account(session, account.id).pre_authorized == Decimal("49.70")
 
 
 def test_settle_false_gets_an_expiration_date(api, make_account):
     account = make_account()
-    response = api.post(f"/accounts/{account.id}/transactions", json={
-        "value": 10, "settle": False, "installments": 1, "expirationDate": "2030-11-25T00:00:00"})
+    response = api.post(
+        f"/accounts/{account.id}/transactions",
+        json={
+            "value": 10,
+            "settle": False,
+            "installments": 1,
+            "expirationDate": "2030-11-25T00:00:00",
+        },
+    )
     assert response.get_json()["expirationDate"] == "2030-11-25"
-    bad = api.post(f"/accounts/{account.id}/transactions", json={
-        "value": 10, "settle": False, "installments": 1, "expirationDate": "soon"})
+    bad = api.post(
+        f"/accounts/{account.id}/transactions",
+        json={"value": 10, "settle": False, "installments": 1, "expirationDate": "soon"},
+    )
     assert (bad.status_code, error_code(bad)) == (400, "invalid_date")
 
 
@@ -47,13 +57,15 @@ def test_insufficient_credit_is_409(api, make_account):
 
 
 def test_unknown_account_is_404(api):
-    response = api.post("/accounts/000_CPF/transactions",
-                        json={"value": 1, "settle": True, "installments": 1})
+    response = api.post(
+        "/accounts/000_CPF/transactions", json={"value": 1, "settle": True, "installments": 1}
+    )
     assert (response.status_code, error_code(response)) == (404, "account_not_found")
 
 
-def test_put_creates_with_the_given_id_then_updates_the_value(api, session, make_account,
-                                                               settings, fresh):
+def test_put_creates_with_the_given_id_then_updates_the_value(
+    api, session, make_account, settings, fresh
+):
     settings(max_pre_authorization_growth_rate="0.1")
     account = make_account(limit="1000")
     url = f"/accounts/{account.id}/transactions/TX-1"
@@ -65,8 +77,10 @@ def test_put_creates_with_the_given_id_then_updates_the_value(api, session, make
     assert (too_much.status_code, error_code(too_much)) == (409, "growth_exceeded")
     fresh()
     assert credit.get_account(session, account.id).pre_authorized == Decimal("55.00")
-    bad_id = api.put(f"/accounts/{account.id}/transactions/bad id!",
-                     json={"value": 5, "settle": True, "installments": 1})
+    bad_id = api.put(
+        f"/accounts/{account.id}/transactions/bad id!",
+        json={"value": 5, "settle": True, "installments": 1},
+    )
     assert (bad_id.status_code, error_code(bad_id)) == (400, "invalid_transaction_id")
 
 
@@ -83,13 +97,13 @@ def test_cancel_pre_authorization(api, session, make_account, fresh):
 def test_settle_issues_invoices(api, session, make_account, fresh):
     account = make_account(limit="1000")
     tid = _hold(api, account, 100, installments=3).get_json()["id"]
-    response = api.put(f"/accounts/{account.id}/transactions/{tid}/settlement",
-                       json={"value": 100})
+    response = api.put(f"/accounts/{account.id}/transactions/{tid}/settlement", json={"value": 100})
     assert response.status_code == 200
     assert response.get_json() == {"value": 100, "id": tid, "status": "Settled"}
     fresh()
-    values = session.scalars(select(Invoice.value).where(Invoice.transaction_id == tid)
-                             .order_by(Invoice.installment)).all()
+    values = session.scalars(
+        select(Invoice.value).where(Invoice.transaction_id == tid).order_by(Invoice.installment)
+    ).all()
     assert values == [Decimal("33.34"), Decimal("33.33"), Decimal("33.33")]
     cancel = api.delete(f"/accounts/{account.id}/transactions/{tid}")
     assert (cancel.status_code, error_code(cancel)) == (409, "invalid_transition")
@@ -112,6 +126,7 @@ def test_refund(api, session, make_account, purchase, fresh):
     assert credit.get_account(session, account.id).balance == Decimal("930.00")
     assert session.scalar(select(func.count()).select_from(Refund)) == 1
     unsettled = _hold(api, account, 5).get_json()["id"]
-    refused = api.post(f"/accounts/{account.id}/transactions/{unsettled}/refunds",
-                       json={"value": 1})
+    refused = api.post(
+        f"/accounts/{account.id}/transactions/{unsettled}/refunds", json={"value": 1}
+    )
     assert (refused.status_code, error_code(refused)) == (409, "invalid_transition")

@@ -350,8 +350,10 @@ def test_installment_plan_and_purchase_refusal(session, make_account, settings):
     assert credit.purchase_refusal(session, account.id, "x").code == "invalid_amount"
     assert credit.purchase_refusal(session, "nope", "1").code == "account_not_found"
     credit.add_holder(session, account.id, "kid@example.com", actor="t", spending_cap="10")
-    assert credit.purchase_refusal(session, account.id, "11",
-                                   holder_email="kid@example.com").code == "dependent_cap_exceeded"
+    assert (
+        credit.purchase_refusal(session, account.id, "11", holder_email="kid@example.com").code
+        == "dependent_cap_exceeded"
+    )
     assert credit.purchase_refusal(session, account.id, "11", holder_email=account.email) is None
     credit.close_account(session, account.id, actor="t")
     assert credit.purchase_refusal(session, account.id, "1").code == "account_closed"
@@ -372,8 +374,9 @@ def test_expiration_in_the_past_is_refused(session, make_account):
     account = make_account()
     yesterday = credit.store_today(credit.get_settings(session)) - timedelta(days=1)
     with pytest.raises(credit.InvalidInput) as error:
-        credit.authorize(session, account.id, "1", actor="t", settle=False,
-                         expiration_date=yesterday)
+        credit.authorize(
+            session, account.id, "1", actor="t", settle=False, expiration_date=yesterday
+        )
     assert error.value.code == "invalid_expiration_date"
 
 
