@@ -20,7 +20,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from .credit.errors import InvalidInput
-from .models import Account, Holder, Invoice, StatementEntry
+from .models import Account, AuditEvent, Holder, Invoice, StatementEntry
 
 CENT = Decimal("0.01")
 PAGING = ("q", "sort", "page", "perPage", "op")
@@ -588,4 +588,25 @@ STATEMENTS = ListingSpec(
     per_page=50,
     max_per_page=10000,
     summary=lambda sq: [func.coalesce(func.sum(sq.c.value), 0).label("sum")],
+)
+
+
+AUDIT = ListingSpec(
+    name="audit",
+    model=AuditEvent,
+    search=(AuditEvent.actor, AuditEvent.action, AuditEvent.target_id, AuditEvent.reason),
+    filters=(
+        Filter("actor", lambda v: AuditEvent.actor == v),
+        Filter("action", lambda v: AuditEvent.action == v),
+        Filter("account", lambda v: AuditEvent.account_id == v),
+        Filter("from", lambda v: AuditEvent.created_at >= v, _instant("from", end=False)),
+        Filter("to", lambda v: AuditEvent.created_at < v, _instant("to", end=True)),
+    ),
+    sorts={
+        "created_at": AuditEvent.created_at,
+        "actor": AuditEvent.actor,
+        "action": AuditEvent.action,
+    },
+    default_sort="-created_at",
+    per_page=50,
 )

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -237,3 +237,39 @@ def touch_api_key(session: Session, key: ApiKey) -> None:
             .values(last_used_at=now)
             .execution_options(synchronize_session=False)
         )
+
+
+def change_user(
+    session: Session,
+    user_id: int,
+    *,
+    actor: str,
+    role: str | None = None,
+    active: bool | None = None,
+) -> User:
+    """Change a login's role or switch it on/off; the store always keeps an active owner."""
+    if role is not None and role not in ROLES:
+        raise InvalidInput("invalid_role", f"Role must be one of {', '.join(ROLES)}.", "role")
+    with write_transaction(session):
+        user = session.get(User, user_id)
+        if user is None:
+            from .credit.errors import NotFound
+
+            raise NotFound("user_not_found", f"User {user_id} does not exist.")
+        new_role = role if role is not None else user.role
+        new_active = active if active is not None else user.active
+        if user.role == "owner" and user.active and (new_role != "owner" or not new_active):
+            owners = session.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(User.role == "owner", User.active, User.id != user.id)
+            )
+            if not owners:
+                raise Conflict("last_owner", "The store must keep at least one active owner.")
+        if new_role == "customer" and not session.scalar(
+            select(Holder.id).where(Holder.email == user.email)
+        ):
+            raise Conflict("not_a_holder", f"{user.email} is not a holder of any account.")
+        user.role, user.active = new_role, new_active
+        audit(session, actor, "user.change", user, role=new_role, active=new_active)
+    return user

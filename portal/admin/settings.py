@@ -1,1 +1,129 @@
-"""Back-office views: settings."""
+"""Back-office views: store settings and payment terms (owner only)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+
+from .. import credit
+from ..access import actor, roles_required
+from ..credit.errors import CreditError
+from ..extensions import db
+from . import bp
+from .accounts import _number
+
+# (setting, label, kind): kind says how the form shows and reads it.
+FIELDS = [
+    ("currency", _l("Currency (ISO 4217, e.g. BRL)"), "text"),
+    ("locale", _l("Locale (e.g. pt_BR)"), "text"),
+    ("timezone", _l("Timezone (e.g. America/Sao_Paulo)"), "text"),
+    ("holiday_country", _l("Holiday calendar (country code, e.g. BR)"), "text"),
+    ("tolerance_enabled", _l("Tolerance above the limit is allowed"), "bool"),
+    ("settle_after_business_days", _l("Business days before automatic billing"), "int"),
+    ("postponement_enabled", _l("Invoices may be postponed"), "bool"),
+    ("postponement_limit", _l("Postponements per invoice (max)"), "int"),
+    ("max_postponement_days", _l("Days per postponement (max)"), "int"),
+    ("daily_interest_rate", _l("Daily interest on overdue invoices (% per day)"), "percent"),
+    ("late_fee_rate", _l("Late fee on overdue invoices (%)"), "percent"),
+    ("max_pre_authorization_growth_rate", _l("How much a held order may grow (%)"), "percent"),
+    ("automatic_account_creation", _l("New buyers get an account automatically"), "bool"),
+    ("default_credit_value", _l("Credit of automatically created accounts"), "money"),
+    ("my_credits_enabled", _l("Customers see My Credits"), "bool"),
+    ("overdue_hold_days", _l("Days overdue before an account is put on hold"), "int"),
+    ("payment_instructions", _l("Payment instructions shown to customers"), "textarea"),
+    ("reminder_days_before", _l("Reminder e-mails: days before the due date (e.g. 5,1,0)"), "days"),
+    ("reminder_days_after", _l("Reminder e-mails: days after the due date (e.g. 3)"), "days"),
+    ("reminder_time", _l("Reminder e-mails: time of day (HH:MM)"), "text"),
+]
+
+
+class CsrfForm(FlaskForm):
+    """Only the CSRF token: the settings fields are read from FIELDS."""
+
+
+def _shown(kind: str, value) -> str:
+    if kind == "percent":
+        return f"{(Decimal(value) * 100).normalize():f}"
+    if kind == "days":
+        return ", ".join(str(day) for day in value or [])
+    return "" if value is None else str(value)
+
+
+def _read(kind: str, raw: str | None):
+    if kind == "bool":
+        return raw is not None
+    if kind == "percent":
+        text = _number(raw or "")
+        try:
+            return str(Decimal(text) / 100)
+        except (InvalidOperation, ValueError):
+            return text
+    if kind == "money":
+        return _number(raw or "")
+    if kind == "days":
+        parts = [p.strip() for p in (raw or "").split(",") if p.strip()]
+        return [int(p) if p.isdigit() else p for p in parts]
+    return (raw or "").strip()
+
+
+@bp.route("/admin/settings", methods=["GET", "POST"])
+@roles_required("owner")
+def settings_index():
+    """Every store setting, validated by the engine; refused values stay in the form."""
+    form, errors = CsrfForm(), {}
+    settings = credit.get_settings(db.session)
+    values = {name: _shown(kind, getattr(settings, name)) for name, _label, kind in FIELDS}
+    if request.method == "POST" and form.validate_on_submit():
+        changes = {name: _read(kind, request.form.get(name)) for name, _label, kind in FIELDS}
+        try:
+            credit.update_settings(db.session, changes, actor())
+        except CreditError as error:
+            errors[error.field or "form"] = error.message
+            values.update({n: request.form.get(n, "") for n, _l2, k in FIELDS if k != "bool"})
+            values.update({n: request.form.get(n) for n, _l2, k in FIELDS if k == "bool"})
+        else:
+            flash(_("Settings saved."), "success")
+            return redirect(url_for("admin.settings_index"))
+    return render_template(
+        "admin/settings/index.html",
+        form=form,
+        fields=FIELDS,
+        values=values,
+        errors=errors,
+        terms=credit.active_terms(db.session),
+    ), (422 if errors else 200)
+
+
+@bp.post("/admin/settings/terms")
+@roles_required("owner")
+def settings_add_term():
+    """Offer a new payment term at checkout (e.g. 30/60/90)."""
+    if CsrfForm().validate_on_submit():
+        try:
+            credit.save_term(
+                db.session,
+                request.form.get("days", ""),
+                actor(),
+                interest_rate=_read("percent", request.form.get("interest") or "0"),
+            )
+        except CreditError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Payment term saved."), "success")
+    return redirect(url_for("admin.settings_index") + "#terms")
+
+
+@bp.post("/admin/settings/terms/<int:term_id>/delete")
+@roles_required("owner")
+def settings_remove_term(term_id: int):
+    """Stop offering a payment term."""
+    if CsrfForm().validate_on_submit():
+        try:
+            credit.remove_term(db.session, term_id, actor())
+        except CreditError as error:
+            flash(error.message, "error")
+    return redirect(url_for("admin.settings_index") + "#terms")
