@@ -94,14 +94,24 @@ def test_customer_buys_on_credit_and_pays(live_server, page: Page):
     expect(figure(page, "Pre-authorized")).to_have_text(shown(app, "2061.30"))
     expect(figure(page, "Available credit")).to_have_text(shown(app, "2938.70"))
 
-    # The store bills the order: three invoices appear.
+    # The store bills the order in the back-office: three invoices appear.
     with app.app_context():
+        people.create_user(
+            db.session, "finance@store.example", "finance", actor="test", password=ROLE_PASSWORD
+        )
         hold = db.session.scalar(
             select(PreAuthorization).where(PreAuthorization.order_id == order_id)
         )
         assert (hold.status, hold.payment_term) == ("Authorized", "30/60/90")
-        credit.settle(db.session, account_id, hold.id, hold.value, actor="erp")
         db.session.remove()
+    staff = page.context.browser.new_context(locale="en-US").new_page()
+    staff.goto(f"{url}/login")
+    staff.fill("input[name=email]", "finance@store.example")
+    staff.fill("input[name=password]", ROLE_PASSWORD)
+    staff.click("button[type=submit]")
+    staff.goto(f"{url}/admin/accounts/{account_id}")
+    staff.locator("#orders tr", has_text=order_id).get_by_role("button", name="Bill").click()
+    expect(staff.locator(".alert-success")).to_contain_text("invoices are issued")
     page.reload()
     rows = page.locator("#invoices-table tbody tr")
     expect(rows).to_have_count(3)
@@ -114,9 +124,12 @@ def test_customer_buys_on_credit_and_pays(live_server, page: Page):
         first = db.session.scalar(
             select(Invoice).where(Invoice.order_id == order_id, Invoice.installment == 1)
         )
-        credit.pay_invoice(db.session, account_id, first.id, actor="back-office")
         friendly_id = first.friendly_id
         db.session.remove()
+    staff.goto(f"{url}/admin/invoices?q={friendly_id}")
+    staff.locator(f"#invoice-{friendly_id}").get_by_role("button", name="Paid").click()
+    expect(staff.locator(f"#invoice-{friendly_id}")).to_have_attribute("data-status", "Paid")
+    staff.context.close()
     page.reload()
     expect(figure(page, "Available credit")).to_have_text(shown(app, "3625.80"))
     expect(rows).to_have_count(2)
