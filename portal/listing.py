@@ -348,16 +348,14 @@ def _invoice_status(values: list[str]):
 
 
 def _invoice_account_search(text: str):
-    return (
-        select(Account.id)
-        .where(
-            Account.id == Invoice.account_id,
+    # Uncorrelated: the matching accounts are found once, then invoices by their index.
+    return Invoice.account_id.in_(
+        select(Account.id).where(
             or_(
                 Account.email.icontains(text, autoescape=True),
                 Account.document.icontains(text, autoescape=True),
-            ),
+            )
         )
-        .exists()
     )
 
 
@@ -486,10 +484,8 @@ def _utilization(bands: list[str]):
 
 
 def _holder_search(text: str):
-    return (
-        select(Holder.id)
-        .where(Holder.account_id == Account.id, Holder.email.icontains(text, autoescape=True))
-        .exists()
+    return Account.id.in_(
+        select(Holder.account_id).where(Holder.email.icontains(text, autoescape=True))
     )
 
 
