@@ -49,6 +49,7 @@ def main() -> None:
         }
     )
     try:
+        _import(folder, args.import_rows)  # first: before the big store fills the heap
         with app.app_context():
             upgrade(directory=app.extensions["migrate"].directory)
             with timed(f"build store ({args.accounts:,} accounts, {args.invoices:,} invoices)"):
@@ -57,7 +58,6 @@ def main() -> None:
             db.session.commit()
             _listings(db.session)
             _export(db.session, args.invoices)
-        _import(folder, args.import_rows)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -355,17 +355,17 @@ def apply_batch(session, batch_id: int, actor: str, only_valid: bool = False):
         if batch.status == "applied":
             raise Conflict("already_applied", "This file was already applied.")
         _, _, cleaned = _cleaned(batch.content, batch.kind, len(batch.content) + 1)
-        plan = bulk.classify(session, batch.kind, cleaned)
         if batch.kind == "accounts":
-            counts = bulk.apply_accounts(
+            plan = bulk.apply_accounts(
                 session,
-                plan,
+                cleaned,
                 actor=actor,
                 only_valid=only_valid,
                 reason=f"CSV import {batch.filename}",
             )
         else:
-            counts = bulk.apply_invoices(session, plan, actor=actor, only_valid=only_valid)
+            plan = bulk.apply_invoices(session, cleaned, actor=actor, only_valid=only_valid)
+        counts = plan.counts
         batch.status, batch.counts, batch.only_valid = "applied", counts, only_valid
         batch.applied_at = utcnow()
     return batch, plan

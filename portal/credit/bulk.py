@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -138,7 +138,7 @@ def clean(kind: str, rows: list[tuple[int, dict]]) -> list[RowResult]:
 
 def classify(session: Session, kind: str, cleaned: list[RowResult]) -> Plan:
     """Match cleaned rows against the database (the rows given are not modified)."""
-    results = [replace(r, data=dict(r.data), errors=list(r.errors)) for r in cleaned]
+    results = [RowResult(r.row, r.action, dict(r.data), list(r.errors)) for r in cleaned]
     if kind == "invoices":
         return _classify_invoices(session, results)
     return _classify_accounts(session, results)
@@ -231,18 +231,27 @@ def _classify(result: RowResult, existing: dict, by_email: dict, holders: dict) 
 
 
 def apply_accounts(
-    session: Session, plan: Plan, *, actor: str, reason: str, only_valid: bool = False
-) -> dict[str, int]:
-    """Write an accounts plan in one transaction; refuse it whole if a row is rejected."""
-    _refuse_if_rejected(plan, only_valid)
+    session: Session,
+    cleaned: list[RowResult],
+    *,
+    actor: str,
+    reason: str,
+    only_valid: bool = False,
+) -> Plan:
+    """Classify cleaned account rows and write them, in one transaction.
+
+    Classifying inside the write transaction means nothing can change between the check
+    and the write; a rejected row refuses the whole file unless only_valid.
+    """
     with write_transaction(session):
+        plan = classify(session, "accounts", cleaned)
+        _refuse_if_rejected(plan, only_valid)
         creates = [r.data for r in plan.rows if r.action == "create"]
         updates = [r for r in plan.rows if r.action == "update"]
-        _check_still_free(session, creates)
-        _insert_accounts(session, creates, actor)
+        _insert_accounts(session, sorted(creates, key=lambda c: c["id"]), actor)  # B-tree order
         for result in sorted(updates, key=lambda r: r.data["id"]):
             _update_account(session, result, actor, reason)
-    return plan.counts
+    return plan
 
 
 def _refuse_if_rejected(plan: Plan, only_valid: bool) -> None:
@@ -251,25 +260,6 @@ def _refuse_if_rejected(plan: Plan, only_valid: bool) -> None:
             "rows_rejected",
             f"{len(plan.rejected)} rows are rejected; fix them or apply only the valid rows.",
         )
-
-
-def _check_still_free(session: Session, creates: list[dict]) -> None:
-    ids = [c["id"] for c in creates]
-    clash = next(
-        iter(_in_chunks(session, lambda c: select(Account.id).where(Account.id.in_(c)), ids)), None
-    )
-    if clash is None:
-        emails = [c["email"] for c in creates]
-        clash = next(
-            iter(
-                _in_chunks(
-                    session, lambda c: select(Account.id).where(Account.email.in_(c)), emails
-                )
-            ),
-            None,
-        )
-    if clash is not None:
-        raise Conflict("stale_preview", "The accounts changed since the preview; preview again.")
 
 
 def _insert_accounts(session: Session, creates: list[dict], actor: str) -> None:
@@ -515,15 +505,16 @@ def _classify_invoice(result: RowResult, found: dict) -> None:
 
 
 def apply_invoices(
-    session: Session, plan: Plan, *, actor: str, only_valid: bool = False
-) -> dict[str, int]:
-    """Apply an invoices plan in one transaction through the invoice operations."""
-    _refuse_if_rejected(plan, only_valid)
+    session: Session, cleaned: list[RowResult], *, actor: str, only_valid: bool = False
+) -> Plan:
+    """Classify cleaned invoice rows and apply them through the invoice operations."""
     with write_transaction(session):
+        plan = classify(session, "invoices", cleaned)
+        _refuse_if_rejected(plan, only_valid)
         for result in plan.rows:
             if result.action == "update":
                 _apply_invoice_row(session, result, actor)
-    return plan.counts
+    return plan
 
 
 def _apply_invoice_row(session: Session, result: RowResult, actor: str) -> None:
