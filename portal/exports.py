@@ -86,3 +86,22 @@ def export_csv(
     header = [name for name, _ in COLUMNS[spec.name]]
     rows = export_rows(session, spec, query, *extra)
     return csv_lines(header, rows, dialect, neutralized=True)
+
+
+def csv_response(
+    session: Session,
+    spec: listing.ListingSpec,
+    query: listing.ListingQuery,
+    filename: str,
+    *,
+    excel: bool = False,
+):
+    """A streamed CSV download of the filtered list (for views; Excel: ';' and a BOM)."""
+    from flask import Response, stream_with_context
+
+    chunks = export_csv(session, spec, query, dialect="excel" if excel else "comma")
+    return Response(
+        stream_with_context(chunks),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -205,3 +205,26 @@ def login(client, make_user):
 def money(value) -> Decimal:
     """A Decimal amount with two places, for readable assertions."""
     return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+@pytest.fixture
+def sql_statements(app):
+    """Collect the SQL statements run while the test's block runs: with sql_statements() as s."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def collect():
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    return collect

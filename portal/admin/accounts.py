@@ -5,13 +5,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask import (
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -64,13 +62,8 @@ def accounts_totals():
 @roles_required(*STAFF)
 def accounts_export():
     """The filtered list as CSV (format=excel: semicolons and a BOM for Excel)."""
-    dialect = "excel" if request.args.get("format") == "excel" else "comma"
-    chunks = exports.export_csv(db.session, listing.ACCOUNTS, _query(), dialect=dialect)
-    return Response(
-        stream_with_context(chunks),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="accounts.csv"'},
-    )
+    excel = request.args.get("format") == "excel"
+    return exports.csv_response(db.session, listing.ACCOUNTS, _query(), "accounts.csv", excel=excel)
 
 
 @bp.route("/admin/accounts/new", methods=["GET", "POST"])

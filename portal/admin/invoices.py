@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Response, abort, render_template, request, stream_with_context
+from flask import abort, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -60,13 +60,8 @@ def invoices_totals():
 @roles_required(*STAFF)
 def invoices_export():
     """The filtered list as CSV; it can be edited and imported back as it is."""
-    dialect = "excel" if request.args.get("format") == "excel" else "comma"
-    chunks = exports.export_csv(db.session, listing.INVOICES, _query(), dialect=dialect)
-    return Response(
-        stream_with_context(chunks),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="invoices.csv"'},
-    )
+    excel = request.args.get("format") == "excel"
+    return exports.csv_response(db.session, listing.INVOICES, _query(), "invoices.csv", excel=excel)
 
 
 ROW_ACTIONS = {

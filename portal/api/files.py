@@ -7,7 +7,7 @@ portal/imports.py and portal/exports.py, so the rules and the CSV formats are th
 
 from __future__ import annotations
 
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, request
 
 from .. import exports, imports, listing
 from ..credit.errors import InvalidInput
@@ -100,15 +100,9 @@ def apply_import(importId):
 
 
 def _export(kind: str) -> Response:
-    spec = KINDS[kind][0]
-    query = listing.parse(spec, request.args)
-    dialect = "excel" if request.args.get("format") == "excel" else "comma"
-    chunks = exports.export_csv(db.session, spec, query, dialect=dialect)
-    return Response(
-        stream_with_context(chunks),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'},
-    )
+    query = listing.parse(KINDS[kind][0], request.args)
+    excel = request.args.get("format") == "excel"
+    return exports.csv_response(db.session, KINDS[kind][0], query, f"{kind}.csv", excel=excel)
 
 
 @bp.get("/portal/exports/accounts.csv")

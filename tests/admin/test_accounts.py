@@ -4,10 +4,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal import credit, listing
-from portal.extensions import db
 from portal.models import Invoice
 
 
@@ -73,20 +72,12 @@ def test_listing_state_round_trips_through_the_url():
     assert "page" not in query.to_args(q="other")  # a new search starts at page 1
 
 
-def test_list_page_runs_a_bounded_number_of_queries(app, client, login, make_account):
+def test_list_page_runs_a_bounded_number_of_queries(client, sql_statements, login, make_account):
     for n in range(30):
         make_account(email=f"q{n}@count.example")
     login("support")
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with sql_statements() as statements:
         assert client.get("/admin/accounts?sort=email").status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) <= 8, statements
 
 

@@ -6,10 +6,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal import credit, imports
-from portal.extensions import db
 from portal.models import Invoice
 
 
@@ -97,18 +96,10 @@ def test_bulk_on_all_matching_and_all_or_nothing(client, login, invoices, sessio
     assert "done for 1 invoices" in done.get_data(as_text=True)
 
 
-def test_list_page_runs_a_bounded_number_of_queries(client, login, invoices):
+def test_list_page_runs_a_bounded_number_of_queries(client, sql_statements, login, invoices):
     login("support")
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with sql_statements() as statements:
         assert client.get("/admin/invoices?status=Opened").status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) <= 8, statements
 
 
