@@ -223,3 +223,16 @@ def test_roles(client, login, make_account, session, method, path, expected, rol
     assert response.status_code == (302 if role == "anonymous" else expected[role])
     if role == "anonymous":
         assert "/login" in response.location
+
+
+def test_dependent_cap_set_and_cleared_on_the_page(client, login, store, session):
+    _full, calm = store
+    holder = next(h for h in credit.get_account(session, calm.id).holders if h.level == 2)
+    login("finance")
+    page = client.get(f"/admin/accounts/{calm.id}").get_data(as_text=True)
+    assert "Set cap" in page
+    client.post(f"/admin/accounts/{calm.id}/holders/{holder.id}/cap", data={"spending_cap": "250"})
+    session.expire_all()
+    assert credit.spending_cap(session, calm.id, holder.email).cap == Decimal("250.00")
+    client.post(f"/admin/accounts/{calm.id}/holders/{holder.id}/cap", data={"spending_cap": ""})
+    assert credit.spending_cap(session, calm.id, holder.email) is None

@@ -145,3 +145,16 @@ def test_roles_on_writes(client, login, invoices, session, role):
         assert response.status_code == (302 if role == "anonymous" else 403)
     listing_status = client.get("/admin/invoices").status_code
     assert listing_status == {"support": 200, "customer": 403, "anonymous": 302}[role]
+
+
+def test_postpone_by_typed_days_within_policy(client, login, invoices, session, settings):
+    _account, rows = invoices
+    settings(postponement_enabled=True, max_postponement_days=10)
+    login("finance")
+    due = rows[1].due_date
+    too_long = client.post(f"/admin/invoices/{rows[1].id}/postpone", data={"days": "11"})
+    assert too_long.status_code == 422 and "Postpone by 1 to 10 days" in too_long.get_data(True)
+    done = client.post(f"/admin/invoices/{rows[1].id}/postpone", data={"days": "5"})
+    assert done.status_code == 200 and 'name="days"' in done.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Invoice, rows[1].id).due_date == due + timedelta(days=5)
