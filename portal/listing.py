@@ -354,9 +354,53 @@ def _invoice_account_search(text: str):
             or_(
                 Account.email.icontains(text, autoescape=True),
                 Account.document.icontains(text, autoescape=True),
+                Account.name.icontains(text, autoescape=True),
             )
         )
     )
+
+
+def _starts_with(column, text: str):
+    """`column` starts with `text` (case-sensitive), written so the column's index can serve it.
+
+    SQLite's LIKE ignores case, so it never uses a plain index: a range on the text does
+    (BINARY order is code point order, so the range is exactly the prefix). Elsewhere a
+    LIKE with a constant prefix (index-backed on PostgreSQL under the C collation).
+    """
+    from .extensions import db
+
+    if db.session.get_bind().dialect.name == "sqlite":
+        return and_(column >= text, column < text + "\U0010ffff")
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return column.like(escaped + "%", escape="/")
+
+
+def _invoice_search(text: str):
+    """Ids by exact match or prefix; accounts by e-mail or document.
+
+    Equality is index-backed on every engine and collation, the prefix where
+    `_starts_with` says. The observation is free text, searched by the spec's `search`.
+    """
+    return or_(
+        Invoice.id == text,
+        _starts_with(Invoice.id, text),
+        Invoice.friendly_id == _friendly_id(text),
+        _starts_with(Invoice.friendly_id, text),
+        Invoice.order_id == text,
+        _starts_with(Invoice.order_id, text),
+        Invoice.account_id == text,
+        _invoice_account_search(text),
+    )
+
+
+def _invoice_totals(sq) -> list:
+    """The API's summary plus how many invoices of each status (the back-office totals)."""
+    return [
+        *_invoice_summary(sq),
+        func.count(case((sq.c.status == "Opened", 1))).label("countOpened"),
+        func.count(case((sq.c.status == "Paid", 1))).label("countPaid"),
+        func.count(case((sq.c.status == "Cancelled", 1))).label("countCancelled"),
+    ]
 
 
 INVOICE_STATUSES = {
@@ -370,14 +414,8 @@ INVOICE_STATUSES = {
 INVOICES = ListingSpec(
     name="invoices",
     model=Invoice,
-    search=(
-        Invoice.id,
-        Invoice.friendly_id,
-        Invoice.order_id,
-        Invoice.observation,
-        Invoice.account_id,
-    ),
-    search_extra=_invoice_account_search,
+    search=(Invoice.observation,),
+    search_extra=_invoice_search,
     filters=(
         Filter("creditAccountId", lambda v: Invoice.account_id == v),
         Filter("status", _invoice_status, _one_of("status", INVOICE_STATUSES)),
@@ -420,10 +458,16 @@ INVOICES = ListingSpec(
         "friendly_id": Invoice.friendly_id,
         "account": Invoice.account_id,
         "order_id": Invoice.order_id,
+        "remaining": case(
+            (Invoice.status == "Opened", Invoice.value - Invoice.paid_amount), else_=0
+        ),
     },
     default_sort="createdAt",
     summary=_invoice_summary,
 )
+# The same list with per-status counts in its summary, for the back-office totals (the
+# API's summary keeps its documented keys).
+INVOICE_TOTALS = replace(INVOICES, summary=_invoice_totals)
 
 
 def _on_hold(wanted: bool):

@@ -20,7 +20,7 @@ from ..access import STAFF, WRITERS, actor, roles_required
 from ..credit.errors import CreditError
 from ..extensions import db
 from ..htmx import render_page_or_fragment
-from ..mycredits.queries import history
+from ..mycredits.queries import ORIGIN_LABELS, history
 from . import bp
 from .account_forms import (
     HolderForm,
@@ -73,22 +73,27 @@ def accounts_new():
     form = NewAccountForm()
     if form.validate_on_submit():
         try:
-            account = credit.open_account(
-                db.session,
-                document=form.document.data,
-                document_type=form.document_type.data,
-                email=form.email.data,
-                name=form.name.data,
-                actor=actor(),
-                credit_limit=_number(form.credit_limit.data),
-                tolerance=_rate(form.tolerance.data or "0"),
-            )
+            account = _open_account(form)
         except CreditError as error:
             _field_error(form, error)
         else:
             flash(_("Account %(id)s opened.", id=account.id), "success")
             return redirect(url_for("admin.accounts_show", account_id=account.id))
     return render_template("admin/accounts/new.html", form=form), 422 if form.errors else 200
+
+
+def _open_account(form: NewAccountForm):
+    """One engine call with the typed values (the tolerance is typed as a percent)."""
+    return credit.open_account(
+        db.session,
+        document=form.document.data,
+        document_type=form.document_type.data,
+        email=form.email.data,
+        name=form.name.data,
+        actor=actor(),
+        credit_limit=_number(form.credit_limit.data),
+        tolerance=_rate(form.tolerance.data or "0"),
+    )
 
 
 @bp.get(ACCOUNT)
@@ -118,6 +123,7 @@ def _context(account, **forms) -> dict:
         "view": figures.account_view(db.session, account, settings),
         "can_write": current_user.role in WRITERS,
         "is_owner": current_user.role == "owner",
+        "origin_labels": ORIGIN_LABELS,
     }
 
 
@@ -229,23 +235,28 @@ def accounts_lift_hold(account_id: str):
 def accounts_add_holder(account_id: str):
     """Add a dependent and send them an invitation to log in."""
     form = HolderForm()
+    return _act(account_id, lambda a: _add_holder(a, form), _("Holder added."), "holder_form", form)
 
-    def add(account):
-        credit.add_holder(
-            db.session,
-            account.id,
-            form.email.data,
-            actor=actor(),
-            spending_cap=_number(form.spending_cap.data) or None,
-        )
+
+def _add_holder(account, form) -> None:
+    """Add the holder (the engine's write), then invite their login and say how that went."""
+    cap = _number(form.spending_cap.data) or None
+    credit.add_holder(db.session, account.id, form.email.data, actor=actor(), spending_cap=cap)
+    try:
         _user, link, sent = invitations.invite_holder(db.session, form.email.data, actor=actor())
-        if link and not sent:
-            flash(
-                _("No e-mail server: send this invitation link yourself: %(link)s", link=link),
-                "info",
-            )
-
-    return _act(account_id, add, _("Holder added."), "holder_form", form)
+    except CreditError as error:  # the holder is added; only the login could not be made
+        flash(_("No invitation sent: %(reason)s", reason=error.message), "warning")
+        return
+    email = form.email.data.strip().lower()
+    if sent:
+        flash(_("Invitation e-mailed to %(email)s.", email=email), "info")
+    elif link:
+        flash(
+            _("No e-mail server: send %(email)s this link: %(link)s", email=email, link=link),
+            "info",
+        )
+    else:
+        flash(_("%(email)s already has a login: no invitation needed.", email=email), "info")
 
 
 @bp.post(f"{ACCOUNT}/holders/<holder_id>/delete")

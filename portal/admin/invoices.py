@@ -2,186 +2,249 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from urllib.parse import parse_qsl
 
+from babel.numbers import get_decimal_symbol
 from flask import abort, render_template, request
-from flask_babel import gettext as _
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import Select, select
+from werkzeug.datastructures import MultiDict
 
-from .. import credit, exports, figures, listing
+from .. import credit, exports, figures, imports, listing
 from ..access import STAFF, WRITERS, actor, roles_required
-from ..credit.errors import CreditError
-from ..credit.ledger import write_transaction
+from ..credit.errors import CreditError, InvalidInput
+from ..credit.invoice_bulk import MAX_BULK
 from ..extensions import db
 from ..htmx import render_page_or_fragment
-from ..models import Invoice
+from ..models import Account, Invoice, StoreSettings
 from . import bp
-from .accounts import _number
+from .invoice_forms import AnnotateForm, BulkForm, EmptyForm, PayForm, PostponeForm
 
 COUNT_CAP = 10_000
 DEFAULT_SORT = "due_date"
+ROW = "/admin/invoices/<invoice_id>/<any(pay, cancel, reopen, postpone, annotate):action>"
+STATUS_LABELS = {"Opened": _l("Opened"), "Paid": _l("Paid"), "Cancelled": _l("Cancelled")}
+STATUS_BADGES = {"Opened": "text-bg-primary", "Paid": "text-bg-success"}
+BULK_LABELS = {"pay": _l("Mark paid"), "cancel": _l("Cancel"), "observation": _l("Set observation")}
+# The field of each row action's form a refusal of the engine is shown on.
+ERROR_FIELDS = {"amount": "amount", "dueDays": "days", "paymentLink": "payment_link"}
 
 
-def _query():
-    query = listing.parse(listing.INVOICES, request.args, strict=False)
+@dataclass
+class InvoiceLine:
+    """One row of the list, with what the engine computed for it."""
+
+    invoice: Invoice
+    account: Account | None
+    status_label: str
+    status_badge: str
+    overdue: bool
+    amount_due: Decimal | None  # owed today, late fee and interest included; None unless open
+    fees: Decimal  # the part of amount_due that is late fee and interest
+    partly_paid: bool
+    pay_url: str | None
+    actions: frozenset[str]
+
+
+def _query(args) -> listing.ListingQuery:
+    query = listing.parse(listing.INVOICES, args, strict=False)
     return query if query.sort else replace(query, sort=DEFAULT_SORT)
 
 
-def _rows(invoices) -> list:
+def _lines(invoices: list[Invoice]) -> list[InvoiceLine]:
+    """The rows of a page, with their accounts loaded in one query."""
     settings = credit.get_settings(db.session)
     today = credit.store_today(settings)
-    return [figures.invoice_row(invoice, settings, today) for invoice in invoices]
+    ids = {invoice.account_id for invoice in invoices}
+    accounts = {a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_(ids)))}
+    return [_line(i, accounts.get(i.account_id), settings, today) for i in invoices]
+
+
+def _line(invoice: Invoice, account, settings: StoreSettings, today: date) -> InvoiceLine:
+    row = figures.invoice_row(invoice, settings, today)
+    actions = credit.allowed_actions(invoice, settings)
+    payable = "pay" in actions
+    return InvoiceLine(
+        invoice=invoice,
+        account=account,
+        status_label=STATUS_LABELS.get(invoice.status, invoice.status),
+        status_badge=STATUS_BADGES.get(invoice.status, "text-bg-secondary"),
+        overdue=row.overdue,
+        amount_due=row.amount_due if payable else None,
+        fees=row.amount_due - invoice.remaining if row.overdue else Decimal("0.00"),
+        partly_paid=payable and invoice.paid_amount > 0,
+        pay_url=row.pay_url,
+        actions=actions,
+    )
+
+
+def _can_write() -> bool:
+    return current_user.role in WRITERS
 
 
 @bp.get("/admin/invoices")
 @roles_required(*STAFF)
 def invoices_index():
     """Search, filter, sort and page the invoices; htmx gets the table alone."""
-    page = listing.run(db.session, listing.INVOICES, _query(), count_cap=COUNT_CAP)
+    page = listing.run(db.session, listing.INVOICES, _query(request.args), count_cap=COUNT_CAP)
     return render_page_or_fragment(
         "admin/invoices/index.html",
         "admin/invoices/partials/_table.html",
         page=page,
-        rows=_rows(page.items),
+        rows=_lines(page.items),
         can_write=_can_write(),
+        bulk=BulkForm(formdata=None),
+        statuses=[("Opened", _l("Opened")), ("Overdue", _l("Overdue"))]
+        + [(s, STATUS_LABELS[s]) for s in ("Paid", "Cancelled")],
     )
 
 
 @bp.get("/admin/invoices/totals")
 @roles_required(*STAFF)
 def invoices_totals():
-    """Open, paid, cancelled and overdue totals of the whole filtered set."""
-    totals = listing.summarize(db.session, listing.INVOICES, _query())
+    """Open, paid, cancelled and overdue totals (and counts) of the whole filtered set."""
+    totals = listing.summarize(db.session, listing.INVOICE_TOTALS, _query(request.args))
     return render_template("admin/invoices/partials/_totals.html", totals=totals)
 
 
 @bp.get("/admin/invoices/export.csv")
 @roles_required(*STAFF)
 def invoices_export():
-    """The filtered list as CSV; it can be edited and imported back as it is."""
+    """The filtered list as CSV (format=excel: ';' and a BOM); it can be imported back."""
     excel = request.args.get("format") == "excel"
-    return exports.csv_response(db.session, listing.INVOICES, _query(), "invoices.csv", excel=excel)
+    name = f"invoices-{credit.store_today(credit.get_settings(db.session)).isoformat()}.csv"
+    query = _query(request.args)
+    return exports.csv_response(db.session, listing.INVOICES, query, name, excel=excel)
 
 
+# --- one row -------------------------------------------------------------------------------
+
+
+def _amount(text: str | None) -> str | None:
+    """A typed amount as the engine reads it ('1.234,56' in pt-BR → '1234.56'); None = all."""
+    comma = get_decimal_symbol(str(get_locale())) == ","
+    return imports.normalize_number(text or "", decimal_comma=comma) or None
+
+
+ROW_FORMS = {
+    "pay": PayForm,
+    "cancel": EmptyForm,
+    "reopen": EmptyForm,
+    "postpone": PostponeForm,
+    "annotate": AnnotateForm,
+}
 ROW_ACTIONS = {
-    "pay": lambda i, form: credit.pay_invoice(
-        db.session, i.account_id, i.id, _number(form.get("amount")) or None, actor=actor()
+    "pay": lambda i, f: credit.pay_invoice(
+        db.session, i.account_id, i.id, _amount(f.amount.data), actor=actor()
     ),
-    "cancel": lambda i, form: credit.cancel_invoice(db.session, i.account_id, i.id, actor=actor()),
-    "reopen": lambda i, form: credit.reopen_invoice(db.session, i.account_id, i.id, actor=actor()),
-    "postpone": lambda i, form: credit.postpone_invoice(
-        db.session, i.account_id, i.id, form.get("days", ""), actor=actor()
+    "cancel": lambda i, f: credit.cancel_invoice(db.session, i.account_id, i.id, actor=actor()),
+    "reopen": lambda i, f: credit.reopen_invoice(db.session, i.account_id, i.id, actor=actor()),
+    "postpone": lambda i, f: credit.postpone_invoice(
+        db.session, i.account_id, i.id, f.days.data, actor=actor()
     ),
-    "annotate": lambda i, form: credit.annotate_invoice(
+    "annotate": lambda i, f: credit.annotate_invoice(
         db.session,
         i.account_id,
         i.id,
         actor=actor(),
-        payment_link=form.get("payment_link"),
-        observation=form.get("observation"),
+        payment_link=f.payment_link.data,
+        observation=f.observation.data,
     ),
 }
 
 
-@bp.post("/admin/invoices/<invoice_id>/<any(pay, cancel, reopen, postpone, annotate):action>")
+def _validated(form: FlaskForm) -> None:
+    """Raise the form's first error as the engine would, so one path shows every refusal."""
+    if not form.validate():
+        name, errors = next(iter(form.errors.items()))
+        raise InvalidInput("invalid_form", str(errors[0]), name)
+
+
+@bp.post(ROW)
 @roles_required(*WRITERS)
 def invoices_row_action(invoice_id: str, action: str):
-    """One action on one row; answers the row again (with the error in it when refused)."""
+    """One action on one row; answers the row again, with the refusal in it (422)."""
     invoice = db.session.get(Invoice, invoice_id) or abort(404)
-    error, status = None, 200
+    form = ROW_FORMS[action]()
     try:
-        ROW_ACTIONS[action](invoice, request.form)
+        _validated(form)
+        ROW_ACTIONS[action](invoice, form)
     except CreditError as refused:
-        error, status = refused.message, 422
+        return _row(invoice_id, action, form, refused), 422
+    return _row(invoice_id, action, form), 200, {"HX-Trigger": "invoice-changed"}
+
+
+def _row(invoice_id: str, action: str, form: FlaskForm, error: CreditError | None = None):
+    """The row as it is now (after a refusal: unchanged, with the message and typed values)."""
     db.session.expire_all()
-    invoice = db.session.get(Invoice, invoice_id)
+    line = _lines([db.session.get(Invoice, invoice_id)])[0]
+    field = ERROR_FIELDS.get(error.field, error.field) if error else None
     return render_template(
-        "admin/invoices/partials/_row.html", row=_rows([invoice])[0], error=error, can_write=True
-    ), status
+        "admin/invoices/partials/_row.html",
+        row=line,
+        can_write=True,
+        error=error.message if error else None,
+        error_field=field,
+        typed=form.data if error else {},
+        editing=action == "annotate" and error is not None,
+    )
 
 
-BULK = {"pay": _l("Mark paid"), "cancel": _l("Cancel"), "observation": _l("Set observation")}
+# --- many rows -----------------------------------------------------------------------------
 
 
 @bp.post("/admin/invoices/bulk")
 @roles_required(*WRITERS)
 def invoices_bulk():
-    """Bulk action on the checked rows or on every row matching the filter.
+    """Bulk action on the checked rows, or on all rows matching the list's filter.
 
-    The first POST answers a confirmation (how many, how much); the second, with
-    confirm=1, applies it as one transaction: all rows change, or none.
+    Without confirm it answers the confirmation (how many, how much, what blocks it);
+    with confirm it applies the action in one transaction and the table reloads itself.
     """
-    action = request.form.get("action", "")
-    invoices = _selected()
-    if action not in BULK or not invoices:
-        return render_template(
-            "admin/invoices/partials/_bulk.html",
-            error=_("Choose an action and at least one invoice."),
-            count=0,
-        ), 422
-    remaining = sum((i.value - i.paid_amount for i in invoices if i.status == "Opened"), start=0)
-    if request.form.get("confirm") != "1":
-        return render_template(
-            "admin/invoices/partials/_bulk.html",
-            action=action,
-            label=BULK[action],
-            count=len(invoices),
-            amount=remaining,
-            form=request.form,
-        )
+    form = BulkForm()
     try:
-        with write_transaction(db.session):
-            for invoice in invoices:
-                _bulk_one(invoice, action)
-    except CreditError as error:
-        return render_template(
-            "admin/invoices/partials/_bulk.html",
-            error=_("Nothing was changed: %(message)s", message=error.message),
-            count=0,
-        ), 422
+        _validated(form)
+        if not form.confirm.data:
+            plan = credit.plan_bulk(db.session, _selection(form), form.action.data)
+            return _bulk(form, plan=plan), 200 if plan.allowed else 422
+        result = _apply(form)
+    except CreditError as refused:
+        return _bulk(form, error=refused.message), 422
+    return _bulk(form, result=result), 200, {"HX-Trigger": "invoices-changed"}
+
+
+def _apply(form: BulkForm) -> credit.BulkResult:
+    return credit.apply_bulk(
+        db.session,
+        _selection(form),
+        form.action.data,
+        actor=actor(),
+        observation=form.observation.data,
+        expected_count=form.expected_count.data,
+        expected_amount=form.expected_amount.data,
+    )
+
+
+def _selection(form: BulkForm) -> Select:
+    """The invoices a bulk action covers: all matching the list's query, or the checked ids."""
+    if form.all.data:
+        args = MultiDict(parse_qsl(form.query.data or "", keep_blank_values=False))
+        return listing.where(listing.INVOICES, _query(args))
+    return select(Invoice).where(Invoice.id.in_(request.form.getlist("ids")[:COUNT_CAP]))
+
+
+def _bulk(form: BulkForm, **context):
     return render_template(
         "admin/invoices/partials/_bulk.html",
-        done=True,
-        label=BULK[action],
-        count=len(invoices),
-        amount=remaining,
+        form=form,
+        label=BULK_LABELS.get(form.action.data, ""),
+        statuses=STATUS_LABELS,
+        max_bulk=MAX_BULK,
+        **context,
     )
-
-
-def _bulk_one(invoice: Invoice, action: str) -> None:
-    if action == "pay":
-        credit.pay_invoice(db.session, invoice.account_id, invoice.id, actor=actor())
-    elif action == "cancel":
-        credit.cancel_invoice(db.session, invoice.account_id, invoice.id, actor=actor())
-    else:
-        credit.annotate_invoice(
-            db.session,
-            invoice.account_id,
-            invoice.id,
-            actor=actor(),
-            observation=request.form.get("observation", ""),
-        )
-
-
-def _selected() -> list[Invoice]:
-    """The checked invoices, or all matching the filter sent along (all=1)."""
-    if request.form.get("all") == "1":
-        query = listing.parse(listing.INVOICES, request.form, strict=False)
-        return list(
-            db.session.scalars(
-                listing.where(listing.INVOICES, query).order_by(Invoice.id).limit(COUNT_CAP)
-            )
-        )
-    ids = request.form.getlist("ids")[:COUNT_CAP]
-    return list(
-        db.session.scalars(
-            listing.where(listing.INVOICES, listing.ListingQuery())
-            .where(Invoice.id.in_(ids))
-            .order_by(Invoice.id)
-        )
-    )
-
-
-def _can_write() -> bool:
-    return current_user.role in WRITERS

@@ -23,6 +23,7 @@ from .accounts import (
 from .buyers import account_for_buyer
 from .checkout import SpendingCap, offered_terms, spending_cap
 from .errors import Conflict, CreditError, InvalidInput, NotFound
+from .invoice_bulk import BulkPlan, BulkResult, allowed_actions, apply_bulk, plan_bulk
 from .invoices import (
     amount_due,
     annotate_invoice,
@@ -57,6 +58,8 @@ from .transactions import (
 from .verify import find_breaches
 
 __all__ = [
+    "BulkPlan",
+    "BulkResult",
     "Conflict",
     "CreditError",
     "InvalidInput",
@@ -66,8 +69,10 @@ __all__ = [
     "active_terms",
     "add_holder",
     "adjust_balance",
+    "allowed_actions",
     "amount_due",
     "annotate_invoice",
+    "apply_bulk",
     "authorize",
     "cancel_authorization",
     "cancel_invoice",
@@ -88,6 +93,7 @@ __all__ = [
     "offered_terms",
     "open_account",
     "pay_invoice",
+    "plan_bulk",
     "postpone_invoice",
     "purchase_refusal",
     "refund",

@@ -169,39 +169,30 @@ def test_unknown_account_is_404(client, login):
     assert client.get("/admin/accounts/nope_CPF").status_code == 404
 
 
+READ = {"owner": 200, "finance": 200, "support": 200, "customer": 403}
+WRITE = {"owner": 302, "finance": 302, "support": 403, "customer": 403}  # PRG, flash on error
+OWNER_ONLY = {"owner": 302, "finance": 403, "support": 403, "customer": 403}
+FORM = {"owner": 422, "finance": 422, "support": 403, "customer": 403}  # an empty form is refused
+OWNER_FORM = {"owner": 422, "finance": 403, "support": 403, "customer": 403}
+
 ROUTES = [
-    ("GET", "/admin/accounts", {"owner": 200, "finance": 200, "support": 200, "customer": 403}),
-    ("GET", "/admin/accounts/new", {"owner": 200, "finance": 200, "support": 403, "customer": 403}),
-    (
-        "GET",
-        "/admin/accounts/{id}",
-        {"owner": 200, "finance": 200, "support": 200, "customer": 403},
-    ),
-    (
-        "POST",
-        "/admin/accounts/{id}/limit",
-        {"owner": 422, "finance": 403, "support": 403, "customer": 403},
-    ),
-    (
-        "POST",
-        "/admin/accounts/{id}/tolerance",
-        {"owner": 422, "finance": 403, "support": 403, "customer": 403},
-    ),
-    (
-        "POST",
-        "/admin/accounts/{id}/lift-hold",
-        {"owner": 302, "finance": 403, "support": 403, "customer": 403},
-    ),
-    (
-        "POST",
-        "/admin/accounts/{id}/close",
-        {"owner": 302, "finance": 302, "support": 403, "customer": 403},
-    ),
-    (
-        "POST",
-        "/admin/accounts/{id}/holders",
-        {"owner": 422, "finance": 422, "support": 403, "customer": 403},
-    ),
+    ("GET", "/admin/accounts", READ),
+    ("GET", "/admin/accounts/totals", READ),
+    ("GET", "/admin/accounts/export.csv", READ),
+    ("GET", "/admin/accounts/new", {**FORM, "owner": 200, "finance": 200}),
+    ("POST", "/admin/accounts/new", FORM),
+    ("GET", "/admin/accounts/{id}", READ),
+    ("POST", "/admin/accounts/{id}/limit", OWNER_FORM),
+    ("POST", "/admin/accounts/{id}/tolerance", OWNER_FORM),
+    ("POST", "/admin/accounts/{id}/lift-hold", OWNER_ONLY),
+    ("POST", "/admin/accounts/{id}/close", WRITE),
+    ("POST", "/admin/accounts/{id}/reopen", WRITE),
+    ("POST", "/admin/accounts/{id}/holders", FORM),
+    ("POST", "/admin/accounts/{id}/holders/x/delete", WRITE),
+    ("POST", "/admin/accounts/{id}/holders/x/cap", WRITE),
+    ("POST", "/admin/accounts/{id}/transactions/x/settle", WRITE),
+    ("POST", "/admin/accounts/{id}/transactions/x/value", WRITE),
+    ("POST", "/admin/accounts/{id}/transactions/x/cancel", WRITE),
 ]
 
 
