@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .extensions import db
 
@@ -142,12 +142,19 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on logout, password change and deactivation: every older session ends.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """What the session (and a remember-me cookie) stores: id and session version, so a
+        bumped version (logout, password change, deactivation) ends every older session."""
+        return f"{self.id}:{self.session_version or 0}"
 
     @property
     def is_staff(self) -> bool:
@@ -275,6 +282,32 @@ class StatementEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+@event.listens_for(Session, "before_flush")
+def _refuse_text_longer_than_its_column(session, flush_context, instances):
+    """Never store a text cut (SQLite) nor fail on it (PostgreSQL): refuse it, naming it.
+
+    The places where input enters check their own fields with their public names; this is
+    the net under them, so no engine ever sees a text longer than its column (nor a NUL,
+    which PostgreSQL cannot store).
+    """
+    from .credit.errors import InvalidInput
+
+    for instance in (*session.new, *session.dirty):
+        for column in instance.__table__.columns:
+            value = instance.__dict__.get(column.key)
+            if not isinstance(value, str):
+                continue
+            limit = getattr(column.type, "length", None)
+            if limit and len(value) > limit:
+                raise InvalidInput(
+                    "too_long", f"{column.key} is longer than {limit} characters.", column.key
+                )
+            if "\x00" in value:
+                raise InvalidInput(
+                    "invalid_text", f"{column.key} must not contain NUL characters.", column.key
+                )
+
+
 @event.listens_for(StatementEntry, "before_update")
 @event.listens_for(StatementEntry, "before_delete")
 def _ledger_is_append_only(mapper, connection, target):
@@ -388,19 +421,71 @@ class IdempotencyRecord(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ImportFile(db.Model):
+    """The bytes of an uploaded CSV, stored once however many times it is uploaded."""
+
+    __tablename__ = "import_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(db.LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ImportBatch(db.Model):
-    """One uploaded CSV file: its dry-run result, and whether and how it was applied."""
+    """One upload of a CSV file: its dry-run result, and whether and how it was applied."""
 
     __tablename__ = "import_batches"
+    __table_args__ = (Index("ix_import_batches_uploader_status", "uploaded_by", "status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # accounts | invoices
     filename: Mapped[str] = mapped_column(String(255))
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
-    content: Mapped[bytes] = mapped_column(db.LargeBinary)
-    status: Mapped[str] = mapped_column(String(12), default="previewed")  # applied | refused
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # its ImportFile, until discarded
+    size: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # previewed → applied (claimed by one conditional UPDATE); previewed → discarded
+    status: Mapped[str] = mapped_column(String(12), default="previewed")
     uploaded_by: Mapped[str] = mapped_column(String(254))
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     only_valid: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(db.Model):
+    """Something that leaves the portal (an e-mail), written in the transaction that caused it.
+
+    A sender delivers pending rows and marks them; `dedupe_key` makes "at most one per
+    cause" a database fact. Messages that carry a secret link (invitation, reset) keep
+    only what is needed to make a fresh one in `payload`; the link is made when sending.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="email")
+    topic: Mapped[str] = mapped_column(String(32))  # invitation | reset | …
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInThrottle(db.Model):
+    """Failed sign-in or reset attempts of one key (an account, or an account + address).
+
+    Kept in the database so that every worker and every machine counts the same failures.
+    """
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
