@@ -8,6 +8,7 @@ from flask import request
 from sqlalchemy import func, select
 
 from .. import credit, listing
+from ..credit.ledger import write_transaction
 from ..extensions import db
 from ..models import Invoice, StatementEntry
 from . import bp, serializers
@@ -80,21 +81,19 @@ def update_account(creditAccountId):
     """Change e-mail and description; creditLimit and tolerance when sent."""
     data = body()
     session = db.session
-    account = credit.update_account(
-        session,
-        creditAccountId,
-        actor=actor(),
-        email=optional_text(data, "email"),
-        description=optional_text(data, "description"),
-    )
-    if data.get("creditLimit") is not None:
-        account = credit.change_limit(
-            session, account.id, data["creditLimit"], actor=actor(), reason=_reason(data)
+    email, description = optional_text(data, "email"), optional_text(data, "description")
+    with write_transaction(session):  # all of it, or nothing when one part is refused
+        account = credit.update_account(
+            session, creditAccountId, actor=actor(), email=email, description=description
         )
-    if data.get("tolerance") is not None:
-        account = credit.change_tolerance(
-            session, account.id, data["tolerance"], actor=actor(), reason=_reason(data)
-        )
+        if data.get("creditLimit") is not None:
+            account = credit.change_limit(
+                session, account.id, data["creditLimit"], actor=actor(), reason=_reason(data)
+            )
+        if data.get("tolerance") is not None:
+            account = credit.change_tolerance(
+                session, account.id, data["tolerance"], actor=actor(), reason=_reason(data)
+            )
     return _account_reply(account)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Invoice, Payment, StoreSettings, utcnow
 from .errors import Conflict, InvalidInput, NotFound
-from .ledger import audit, lock_account, post, write_transaction
+from .ledger import audit, lock_account, post, reread, write_transaction
 from .money import parse_amount, parse_whole
 from .settings import get_settings
 
@@ -26,9 +26,11 @@ def get_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
 
 
 def _locked_invoice(session: Session, account_id: str, invoice_id: str) -> tuple:
+    """The account locked, then its invoice re-read (a copy read before may be stale)."""
     account = lock_account(session, account_id)
-    invoice = get_invoice(session, account.id, invoice_id)
-    session.refresh(invoice)
+    invoice = reread(session, Invoice, str(invoice_id))
+    if invoice is None or invoice.account_id != account.id:
+        raise NotFound("invoice_not_found", f"Invoice {invoice_id} does not exist.")
     return account, invoice
 
 
@@ -46,7 +48,7 @@ def pay_invoice(
     with write_transaction(session):
         account, invoice = _locked_invoice(session, account_id, invoice_id)
         if payment_id:
-            existing = session.get(Payment, str(payment_id))
+            existing = reread(session, Payment, str(payment_id))
             if existing is not None:
                 if existing.invoice_id == invoice.id and (paid is None or paid == existing.amount):
                     return invoice

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,20 +13,32 @@ from sqlalchemy.orm import Session
 from ..database import WRITE
 from ..models import Account, AuditEvent, StatementEntry
 from .errors import NotFound
+from .validation import clean_text
+
+T = TypeVar("T")
 
 
 @contextmanager
 def write_transaction(session: Session) -> Iterator[None]:
     """Run the block as one transaction; commit it, or roll everything back on error.
 
-    Any read transaction the caller had open is ended first, so that the write starts
-    from a fresh snapshot and (on SQLite) holds the write lock from its first read.
-    Nested calls join the outer transaction, so composite operations stay all-or-nothing.
+    This is the one shape of every write in the portal:
+
+    - one transaction per request-level operation: nested calls join the outer one, so a
+      composite operation (an API PUT that changes e-mail, limit and tolerance; an import)
+      commits whole or not at all;
+    - any read transaction the caller had open is ended first (it must hold no unsaved
+      change), so on SQLite the write starts with BEGIN IMMEDIATE and holds the write
+      lock from its first read;
+    - inside, an operation locks the account row first (`lock_account`), then re-reads
+      every row it changes (`reread`): a row read before the lock may already have been
+      changed by the request that held it. Lock order is always the account, then its
+      holds, invoices or batches.
     """
     if session.info.get(WRITE):
         yield
         return
-    session.commit()
+    _end_read_transaction(session)
     session.connection(execution_options={WRITE: True})
     session.info[WRITE] = True
     try:
@@ -36,6 +49,17 @@ def write_transaction(session: Session) -> Iterator[None]:
         raise
     finally:
         session.info.pop(WRITE, None)
+
+
+def _end_read_transaction(session: Session) -> None:
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        raise RuntimeError("changes made outside write_transaction would be committed with it")
+    session.commit()
+
+
+def reread(session: Session, model: type[T], key) -> T | None:
+    """The row as it is now, replacing any copy the session read earlier (after the lock)."""
+    return session.get(model, key, populate_existing=True)
 
 
 def lock_account(session: Session, account_id: str) -> Account:
@@ -74,7 +98,7 @@ def post(
         invoice_id=invoice.id if invoice is not None else None,
         transaction_id=transaction_id or (invoice.transaction_id if invoice else None),
         installment=invoice.installment if invoice is not None else None,
-        description=description,
+        description=clean_text(description, "reason", 500),
         done_by=actor,
     )
     session.add(entry)
@@ -100,7 +124,7 @@ def audit(
             target_type=type(target).__name__,
             target_id=str(target.id),
             account_id=account_id,
-            reason=reason,
+            reason=clean_text(reason, "reason", 500),
             details={k: (str(v) if isinstance(v, Decimal) else v) for k, v in details.items()},
         )
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,10 +15,10 @@ from ..models import Account, Holder, Invoice, PreAuthorization, Refund, utcnow
 from .accounts import is_on_hold
 from .checkout import holder_spending
 from .errors import Conflict, CreditError, InvalidInput, NotFound
-from .ledger import audit, lock_account, post, write_transaction
+from .ledger import audit, lock_account, post, reread, write_transaction
 from .money import parse_amount, parse_whole, split
 from .settings import add_business_days, get_settings, parse_term, store_today
-from .validation import normalize_email
+from .validation import clean_text, normalize_email
 
 MAX_INSTALLMENTS = 24
 HOLD_DAYS = 30  # a settle=false hold without an expiration date lasts this long
@@ -48,10 +48,36 @@ def _parse_transaction_id(raw: str | None) -> str:
 
 def get_transaction(session: Session, account_id: str, transaction_id: str) -> PreAuthorization:
     """The pre-authorization of this account, or NotFound."""
-    hold = session.get(PreAuthorization, str(transaction_id))
+    return _checked(session.get(PreAuthorization, str(transaction_id)), account_id, transaction_id)
+
+
+def _held(session: Session, account: Account, transaction_id: str) -> PreAuthorization:
+    """The hold re-read after its account's lock (a copy read before may be stale)."""
+    return _checked(
+        reread(session, PreAuthorization, str(transaction_id)), account.id, transaction_id
+    )
+
+
+def _checked(hold: PreAuthorization | None, account_id: str, transaction_id: str):
     if hold is None or hold.account_id != str(account_id):
         raise NotFound("transaction_not_found", f"Transaction {transaction_id} does not exist.")
     return hold
+
+
+def _growth_ceiling(session: Session, hold: PreAuthorization) -> Decimal:
+    """The most a hold may grow to, or be settled at: the store's growth cap."""
+    rate = get_settings(session).max_pre_authorization_growth_rate
+    return (hold.original_value * (1 + rate)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+
+def _check_growth(session: Session, hold: PreAuthorization, amount: Decimal) -> None:
+    ceiling = _growth_ceiling(session, hold)
+    if amount > ceiling:
+        raise Conflict(
+            "growth_exceeded",
+            f"The value may grow to at most {ceiling} (the store's growth cap).",
+            "value",
+        )
 
 
 def _available(session: Session, account: Account) -> Decimal:
@@ -136,9 +162,10 @@ def authorize(
         count = _parse_installments(1 if installments in (None, "") else installments)
         term = default_term(count)
     email = normalize_email(holder_email, "holder_email") if holder_email else None
+    order_id = clean_text(order_id, "orderId", 64) or None
     with write_transaction(session):
         account = lock_account(session, account_id)
-        existing = session.get(PreAuthorization, tid)
+        existing = reread(session, PreAuthorization, tid)
         if existing is not None:
             if (existing.account_id, existing.original_value, existing.installments) == (
                 account.id,
@@ -202,18 +229,11 @@ def update_authorization(
     amount = parse_amount(value)
     with write_transaction(session):
         account = lock_account(session, account_id)
-        hold = get_transaction(session, account.id, transaction_id)
+        hold = _held(session, account, transaction_id)
         if hold.status != "Authorized":
             raise Conflict("invalid_transition", f"Transaction is {hold.status}, not Authorized.")
         if amount > hold.value:
-            settings = get_settings(session)
-            ceiling = (
-                hold.original_value * (1 + settings.max_pre_authorization_growth_rate)
-            ).quantize(Decimal("0.01"))
-            if amount > ceiling:
-                raise Conflict(
-                    "growth_exceeded", f"The value may grow to at most {ceiling}.", "value"
-                )
+            _check_growth(session, hold, amount)
             _check_can_buy(session, account)
             _check_dependent_cap(session, account, hold.holder_email, amount, exclude_id=hold.id)
             available = _available(session, account) + hold.value
@@ -243,7 +263,7 @@ def cancel_authorization(
     """Release a hold. Cancelling an already cancelled hold changes nothing."""
     with write_transaction(session):
         account = lock_account(session, account_id)
-        hold = get_transaction(session, account.id, transaction_id)
+        hold = _held(session, account, transaction_id)
         if hold.status == "Cancelled":
             return hold
         if hold.status != "Authorized":
@@ -266,7 +286,7 @@ def expire_authorizations(session: Session, *, actor: str = "system") -> int:
     for account_id, tid in due:
         with write_transaction(session):
             account = lock_account(session, account_id)
-            hold = session.get(PreAuthorization, tid)
+            hold = reread(session, PreAuthorization, tid)
             if hold.status == "Authorized":
                 _release(account, hold, "Expired")
                 audit(session, actor, "transaction.expire", hold, account_id=account.id)
@@ -311,18 +331,23 @@ def _issue_invoice(
 
 
 def settle(
-    session: Session, account_id: str, transaction_id: str, value, *, actor: str
+    session: Session, account_id: str, transaction_id: str, value=None, *, actor: str
 ) -> PreAuthorization:
     """Bill a purchase: release the hold and issue one invoice per installment.
 
+    `value` defaults to the value held when the hold is read under the lock. It may
+    exceed the held value only up to the store's growth cap and the credit available.
     Settling again with the same value changes nothing; with another value it changes
     the settled value (lower shrinks open invoices latest due first, higher issues a
-    new invoice for the difference).
+    new invoice for the difference). A hold cancelled or expired meanwhile is refused
+    with `invalid_transition`.
     """
-    amount = parse_amount(value)
+    amount = None if value is None else parse_amount(value)
     with write_transaction(session):
         account = lock_account(session, account_id)
-        hold = get_transaction(session, account.id, transaction_id)
+        hold = _held(session, account, transaction_id)
+        if amount is None:
+            amount = hold.settled_value if hold.status == "Settled" else hold.value
         if hold.status == "Settled":
             if amount != hold.settled_value:
                 _change_settled_value(session, account, hold, amount, actor)
@@ -332,6 +357,7 @@ def settle(
                 "invalid_transition", f"Transaction is {hold.status}; it cannot be settled."
             )
         if amount > hold.value:
+            _check_growth(session, hold, amount)
             _check_can_buy(session, account)
             available = _available(session, account) + hold.value
             if amount > available:
@@ -372,6 +398,7 @@ def _change_settled_value(
     if amount < old:
         _give_back(session, account, hold, old - amount, actor)
     else:
+        _check_growth(session, hold, amount)
         _check_can_buy(session, account)
         extra = amount - old
         available = _available(session, account)
@@ -403,6 +430,7 @@ def _give_back(
         select(Invoice)
         .where(Invoice.transaction_id == hold.id, Invoice.status == "Opened")
         .order_by(Invoice.due_date.desc(), Invoice.installment.desc())
+        .execution_options(populate_existing=True)
     )
     left = amount
     for invoice in open_invoices:
@@ -443,11 +471,11 @@ def refund(
     Idempotent on refund_id: a retry with the same value returns the first refund.
     """
     amount = parse_amount(value)
-    rid = str(refund_id).strip()[:80] if refund_id else uuid.uuid4().hex
+    rid = clean_text(refund_id, "refundId", 80) or uuid.uuid4().hex
     with write_transaction(session):
         account = lock_account(session, account_id)
-        hold = get_transaction(session, account.id, transaction_id)
-        existing = session.get(Refund, rid)
+        hold = _held(session, account, transaction_id)
+        existing = reread(session, Refund, rid)
         if existing is not None:
             if existing.transaction_id == hold.id and existing.value == amount:
                 return existing
@@ -480,7 +508,11 @@ def refund(
 
 
 def settle_due_authorizations(session: Session, *, actor: str = "system") -> int:
-    """Settle holds (settle=true) that have waited the store's business days."""
+    """Settle holds (settle=true) that have waited the store's business days.
+
+    Each hold is settled at the value it holds when re-read under its account's lock; a
+    hold cancelled or settled meanwhile is skipped, not an error that stops the pass.
+    """
     settings = get_settings(session)
     today = store_today(settings)
     pending = session.execute(
@@ -493,10 +525,13 @@ def settle_due_authorizations(session: Session, *, actor: str = "system") -> int
         ready_on = add_business_days(
             created_at.date(), settings.settle_after_business_days, settings.holiday_country
         )
-        if ready_on <= today:
-            hold = get_transaction(session, account_id, tid)
-            settle(session, account_id, tid, hold.value, actor=actor)
-            settled += 1
+        if ready_on > today:
+            continue
+        with write_transaction(session):
+            hold = _held(session, lock_account(session, account_id), tid)
+            if hold.status == "Authorized":
+                settle(session, account_id, tid, actor=actor)
+                settled += 1
     return settled
 
 

@@ -63,9 +63,22 @@ def normalize_email(email: str, field: str = "email") -> str:
     return result.normalized.lower()
 
 
-def require_text(value: str | None, field: str, code: str = "reason_required") -> str:
-    """Return the stripped text, or raise when it is empty."""
-    text = str(value or "").strip()
+def require_text(
+    value: str | None, field: str, code: str = "reason_required", max_length: int = 500
+) -> str:
+    """Return the stripped text, or raise when it is empty or too long."""
+    text = clean_text(value, field, max_length)
     if not text:
         raise InvalidInput(code, f"A {field} is required.", field)
-    return text[:500]
+    return text
+
+
+def clean_text(value: str | None, field: str, max_length: int, *, strip: bool = True) -> str:
+    """The text as typed (stripped), refused when longer than its column; never cut."""
+    text = str(value or "")
+    text = text.strip() if strip else text
+    if len(text) > max_length:
+        raise InvalidInput(
+            "too_long", f"{field} is longer than {max_length} characters ({len(text)}).", field
+        )
+    return text

@@ -255,12 +255,27 @@ def test_settle_issues_one_invoice_per_installment(session, make_account):
 
 
 def test_settle_for_more_than_held_is_rechecked(session, make_account):
-    account = make_account(limit="100")
+    account = make_account(limit="54")
     hold = credit.authorize(session, account.id, "50", actor="t")
-    with pytest.raises(credit.Conflict):
-        credit.settle(session, account.id, hold.id, "100.01", actor="t")
-    credit.settle(session, account.id, hold.id, "100.00", actor="t")
+    with pytest.raises(credit.Conflict) as error:  # within the 10 % growth cap, not the credit
+        credit.settle(session, account.id, hold.id, "55.00", actor="t")
+    assert error.value.code == "insufficient_credit"
+    credit.settle(session, account.id, hold.id, "54.00", actor="t")
     assert account.balance == Decimal("0.00")
+
+
+@pytest.mark.parametrize("value", ["55.01", "2500"])
+def test_settle_never_exceeds_the_growth_cap(session, make_account, value):
+    account = make_account(limit="100000")
+    hold = credit.authorize(session, account.id, "50", actor="t")
+    with pytest.raises(credit.Conflict) as error:
+        credit.settle(session, account.id, hold.id, value, actor="t")
+    assert error.value.code == "growth_exceeded"
+    credit.settle(session, account.id, hold.id, "55.00", actor="t")  # 50 + 10 %
+    with pytest.raises(credit.Conflict) as error:  # nor when changing the settled value
+        credit.settle(session, account.id, hold.id, value, actor="t")
+    assert error.value.code == "growth_exceeded"
+    assert account.balance == Decimal("99945.00")
 
 
 def test_lower_settled_value_shrinks_latest_invoices_first(session, make_account, purchase):
@@ -278,12 +293,13 @@ def test_lower_settled_value_shrinks_latest_invoices_first(session, make_account
 def test_higher_settled_value_issues_new_invoice(session, make_account, purchase):
     account = make_account(limit="1000")
     hold = purchase(account, "90", term="30/60")
-    credit.settle(session, account.id, hold.id, "100", actor="t")
+    credit.settle(session, account.id, hold.id, "95", actor="t")
     invoices = session.scalars(select(Invoice).order_by(Invoice.installment)).all()
-    assert [(i.id, i.value) for i in invoices][-1] == (f"{hold.id}-03", Decimal("10.00"))
-    assert account.balance == Decimal("900.00")
+    assert [(i.id, i.value) for i in invoices][-1] == (f"{hold.id}-03", Decimal("5.00"))
+    assert account.balance == Decimal("905.00")
+    credit.change_limit(session, account.id, "50", actor="t", reason="lowered")
     with pytest.raises(credit.Conflict) as error:
-        credit.settle(session, account.id, hold.id, "1000.01", actor="t")
+        credit.settle(session, account.id, hold.id, "99", actor="t")  # within the cap
     assert error.value.code == "insufficient_credit"
     assert credit.find_breaches(session) == []
 

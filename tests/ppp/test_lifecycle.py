@@ -22,6 +22,15 @@ def _invoices(session):
     return list(session.scalars(select(Invoice).order_by(Invoice.id)))
 
 
+def _settlement_records(session) -> int:
+    """Settlements kept per requestId (each payment also keeps its request's fingerprint)."""
+    return session.scalar(
+        select(func.count())
+        .select_from(IdempotencyRecord)
+        .where(IdempotencyRecord.client == "ppp:settlements")
+    )
+
+
 def test_settlement_issues_one_invoice_per_installment(ppp, session, approved, fresh):
     account, payment_id = approved
     response = ppp.settle(payment_id, 300.0, request_id="REQ-1")
@@ -57,7 +66,7 @@ def test_settlement_retry_creates_no_more_invoices(ppp, session, approved, fresh
     assert len(_invoices(session)) == 3
     assert sum(i.value for i in _invoices(session)) == Decimal("250.00")
     assert session.get(PreAuthorization, payment_id).settled_value == Decimal("250.00")
-    assert session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 2
+    assert _settlement_records(session) == 2
     assert credit.find_breaches(session) == []
 
 
@@ -88,15 +97,17 @@ def test_settlement_refusals(ppp, session, approved, fresh):
     assert no_request_id.get_json()["code"] == "invalid_request_id"
     zero = ppp.settle(payment_id, 0)
     assert (zero.status_code, zero.get_json()["code"]) == (400, "invalid_amount")
-    too_much = ppp.settle(payment_id, 5000.0, request_id="BIG")
-    assert (too_much.status_code, too_much.get_json()["code"]) == (409, "insufficient_credit")
+    too_much = ppp.settle(payment_id, 5000.0, request_id="BIG")  # 300 + the 10 % growth cap
+    assert (too_much.status_code, too_much.get_json()["code"]) == (409, "growth_exceeded")
     assert too_much.get_json()["requestId"] == "BIG"
+    above_cap = ppp.settle(payment_id, 330.01, request_id="CAP")
+    assert (above_cap.status_code, above_cap.get_json()["code"]) == (409, "growth_exceeded")
     ppp.cancel(payment_id)
     cancelled = ppp.settle(payment_id, 300.0, request_id="LATE")
     assert (cancelled.status_code, cancelled.get_json()["code"]) == (409, "invalid_transition")
     fresh()
     assert _invoices(session) == []
-    assert session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
+    assert _settlement_records(session) == 0
 
 
 def test_cancellation_releases_the_hold_and_is_idempotent(ppp, session, approved, fresh):
