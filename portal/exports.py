@@ -51,22 +51,32 @@ COLUMNS = {"invoices": INVOICE_COLUMNS, "accounts": ACCOUNT_COLUMNS}
 BATCH = 5000
 
 
-def _formatter(column):
-    """How one column's values become text: free text is neutralised, the rest is not."""
+def _formatter(column, decimal_comma: bool = False):
+    """How one column's values become text: free text is neutralised, the rest is not.
+
+    Numbers are canonical (1234.56), or with a decimal comma (1234,56) in semicolon files,
+    which the import reads with a decimal comma: an Excel export can be imported back.
+    """
     python_type = column.type.python_type
     if python_type is str:
         return lambda value: "" if value is None else neutralize(value)
     if python_type in (datetime, date):
         return lambda value: "" if value is None else value.isoformat()
+    if decimal_comma:
+        return lambda value: "" if value is None else str(value).replace(".", ",")
     return lambda value: "" if value is None else str(value)
 
 
 def export_rows(
-    session: Session, spec: listing.ListingSpec, query: listing.ListingQuery, *extra
+    session: Session,
+    spec: listing.ListingSpec,
+    query: listing.ListingQuery,
+    *extra,
+    decimal_comma: bool = False,
 ) -> Iterator[list[str]]:
     """The rows of the whole filtered list, in the page's order, as text."""
     columns = [column for _, column in COLUMNS[spec.name]]
-    formatters = [_formatter(column) for column in columns]
+    formatters = [_formatter(column, decimal_comma) for column in columns]
     stmt = listing.where(spec, query, *extra).with_only_columns(*columns)
     stmt = stmt.order_by(*listing.order_by(spec, query.sort))
     # Core rows, read in batches: no ORM objects, flat memory.
@@ -82,9 +92,10 @@ def export_csv(
     *extra,
     dialect: str = "comma",
 ) -> Iterator[str]:
-    """CSV text chunks of the filtered list ('comma' UTF-8, or 'excel': semicolon + BOM)."""
+    """CSV text chunks of the filtered list ('comma' UTF-8, or 'excel': semicolon + BOM and
+    decimal commas)."""
     header = [name for name, _ in COLUMNS[spec.name]]
-    rows = export_rows(session, spec, query, *extra)
+    rows = export_rows(session, spec, query, *extra, decimal_comma=dialect == "excel")
     return csv_lines(header, rows, dialect, neutralized=True)
 
 

@@ -1,10 +1,14 @@
-"""Forms of the accounts pages."""
+"""Forms of the accounts pages (amounts and percentages are read in the page's locale)."""
+
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
+
+from .fields import AmountField, PercentField, Required
 
 
 class NewAccountForm(FlaskForm):
@@ -23,10 +27,11 @@ class NewAccountForm(FlaskForm):
         _l("E-mail of the main holder"), validators=[DataRequired(), Length(max=254)]
     )
     name = StringField(_l("Name"), validators=[Length(max=200)])
-    credit_limit = StringField(_l("Credit limit"), validators=[DataRequired()])
-    tolerance = StringField(
+    credit_limit = AmountField(_l("Credit limit"), validators=[Required()])
+    tolerance = PercentField(
         _l("Tolerance (%)"),
-        default="0",
+        validators=[Optional()],
+        default=Decimal(0),
         description=_l(
             "How far above the limit a purchase may go, when the store enables tolerance."
         ),
@@ -36,14 +41,14 @@ class NewAccountForm(FlaskForm):
 class LimitForm(FlaskForm):
     """Change the credit limit, with the reason kept in the audit trail."""
 
-    credit_limit = StringField(_l("New credit limit"), validators=[DataRequired()])
+    credit_limit = AmountField(_l("New credit limit"), validators=[Required()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
 class ToleranceForm(FlaskForm):
     """Change the tolerance, with the reason kept in the audit trail."""
 
-    tolerance = StringField(_l("New tolerance (%)"), validators=[DataRequired()])
+    tolerance = PercentField(_l("New tolerance (%)"), validators=[Required()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
@@ -57,10 +62,10 @@ class HolderForm(FlaskForm):
     """Add a dependent who shares the limit, optionally capped."""
 
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    spending_cap = StringField(_l("Spending cap (optional)"), validators=[Optional()])
+    spending_cap = AmountField(_l("Spending cap (optional)"), validators=[Optional()])
 
 
 class ValueForm(FlaskForm):
     """A value for an order: settle it, or change its held value."""
 
-    value = StringField(_l("Value"), validators=[DataRequired()])
+    value = AmountField(_l("Value"), validators=[Required()])

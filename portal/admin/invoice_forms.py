@@ -4,21 +4,24 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
+
+from .fields import AmountField, Required, WholeField
 
 
 class PayForm(FlaskForm):
     """Mark an invoice paid: in full when no amount is typed, else in part."""
 
-    amount = StringField(_l("Amount paid"), validators=[Optional(), Length(max=30)])
+    amount = AmountField(_l("Amount paid"), validators=[Optional()])
 
 
 class PostponeForm(FlaskForm):
     """Move an invoice's due date by a number of days (the store's policy decides)."""
 
-    days = StringField(
+    days = WholeField(
         _l("Days to postpone"),
-        validators=[DataRequired(_l("Type a number of days.")), Length(max=9)],
+        validators=[Required(_l("Type a number of days."))],
+        negative=True,  # the store's policy decides which are allowed
     )
 
 

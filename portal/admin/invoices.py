@@ -7,16 +7,14 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
-from babel.numbers import get_decimal_symbol
 from flask import abort, render_template, request
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
 from werkzeug.datastructures import MultiDict
 
-from .. import credit, exports, figures, imports, listing
+from .. import credit, exports, figures, listing
 from ..access import STAFF, WRITERS, actor, roles_required
 from ..credit.errors import CreditError, InvalidInput
 from ..credit.invoice_bulk import MAX_BULK
@@ -24,6 +22,7 @@ from ..extensions import db
 from ..htmx import render_page_or_fragment
 from ..models import Account, Invoice, StoreSettings
 from . import bp
+from .fields import typed
 from .invoice_forms import AnnotateForm, BulkForm, EmptyForm, PayForm, PostponeForm
 
 COUNT_CAP = 10_000
@@ -126,12 +125,6 @@ def invoices_export():
 # --- one row -------------------------------------------------------------------------------
 
 
-def _amount(text: str | None) -> str | None:
-    """A typed amount as the engine reads it ('1.234,56' in pt-BR → '1234.56'); None = all."""
-    comma = get_decimal_symbol(str(get_locale())) == ","
-    return imports.normalize_number(text or "", decimal_comma=comma) or None
-
-
 ROW_FORMS = {
     "pay": PayForm,
     "cancel": EmptyForm,
@@ -140,8 +133,9 @@ ROW_FORMS = {
     "annotate": AnnotateForm,
 }
 ROW_ACTIONS = {
+    # The amount is a Decimal read in the page's locale, or None: all that remains.
     "pay": lambda i, f: credit.pay_invoice(
-        db.session, i.account_id, i.id, _amount(f.amount.data), actor=actor()
+        db.session, i.account_id, i.id, f.amount.data, actor=actor()
     ),
     "cancel": lambda i, f: credit.cancel_invoice(db.session, i.account_id, i.id, actor=actor()),
     "reopen": lambda i, f: credit.reopen_invoice(db.session, i.account_id, i.id, actor=actor()),
@@ -191,7 +185,7 @@ def _row(invoice_id: str, action: str, form: FlaskForm, error: CreditError | Non
         can_write=True,
         error=error.message if error else None,
         error_field=field,
-        typed=form.data if error else {},
+        typed=typed(form) if error else {},
         editing=action == "annotate" and error is not None,
     )
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,10 +12,11 @@ from flask_wtf import FlaskForm
 
 from .. import credit
 from ..access import actor, roles_required
-from ..credit.errors import CreditError
+from ..credit.errors import CreditError, InvalidInput
 from ..extensions import db
+from ..i18n import number_locale
+from ..numbers import format_number, parse_number
 from . import bp
-from .accounts import _number
 
 # (setting, label, kind): kind says how the form shows and reads it.
 FIELDS = [
@@ -41,33 +43,70 @@ FIELDS = [
 ]
 
 
+INTEREST = _l("Interest per installment (%)")
+_DAY = re.compile(r"[0-9]{1,3}", re.ASCII)  # a reminder day: 0 to 999 (the engine: 0–365)
+
+
 class CsrfForm(FlaskForm):
     """Only the CSRF token: the settings fields are read from FIELDS."""
 
 
 def _shown(kind: str, value) -> str:
+    """A setting as its input shows it, in the page's number locale (what `_read` reads)."""
+    if value is None:
+        return ""
     if kind == "percent":
-        return f"{(Decimal(value) * 100).normalize():f}"
+        return format_number(Decimal(value).scaleb(2), locale=number_locale(), fixed=False)
+    if kind == "money":
+        return format_number(value, locale=number_locale())
     if kind == "days":
         return ", ".join(str(day) for day in value or [])
-    return "" if value is None else str(value)
+    return str(value)
 
 
-def _read(kind: str, raw: str | None):
+def _read(kind: str, raw: str | None, name: str, label):
+    """A typed setting as the engine takes it; InvalidInput when a number cannot be read.
+
+    Percentages are typed as percents (2.5 %) and stored as ratios (0.025); an empty
+    number goes to the engine as "", which refuses it with its own message.
+    """
     if kind == "bool":
         return raw is not None
-    if kind == "percent":
-        text = _number(raw or "")
-        try:
-            return str(Decimal(text) / 100)
-        except (InvalidOperation, ValueError):
-            return text
-    if kind == "money":
-        return _number(raw or "")
+    if kind in ("percent", "money", "int"):
+        value = parse_number(
+            raw,
+            locale=number_locale(),
+            field=name,
+            label=str(label),
+            places=0 if kind == "int" else 2,
+            percent=kind == "percent",
+        )
+        if value is None:
+            return ""
+        if kind == "percent":
+            return value.scaleb(-2)
+        return int(value) if kind == "int" else value
     if kind == "days":
         parts = [p.strip() for p in (raw or "").split(",") if p.strip()]
-        return [int(p) if p.isdigit() else p for p in parts]
+        if not all(_DAY.fullmatch(p) for p in parts):
+            raise InvalidInput(
+                "invalid_setting",
+                _("%(field)s: type whole days separated by commas, e.g. 5, 1, 0.", field=label),
+                name,
+            )
+        return [int(p) for p in parts]
     return (raw or "").strip()
+
+
+def _read_all(form) -> tuple[dict, dict]:
+    """Every typed setting read, and the message of each one that could not be read."""
+    changes, errors = {}, {}
+    for name, label, kind in FIELDS:
+        try:
+            changes[name] = _read(kind, form.get(name), name, label)
+        except InvalidInput as error:
+            errors[name] = error.message
+    return changes, errors
 
 
 @bp.route("/admin/settings", methods=["GET", "POST"])
@@ -78,16 +117,17 @@ def settings_index():
     settings = credit.get_settings(db.session)
     values = {name: _shown(kind, getattr(settings, name)) for name, _label, kind in FIELDS}
     if request.method == "POST" and form.validate_on_submit():
-        changes = {name: _read(kind, request.form.get(name)) for name, _label, kind in FIELDS}
-        try:
-            credit.update_settings(db.session, changes, actor())
-        except CreditError as error:
-            errors[error.field or "form"] = error.message
-            values.update({n: request.form.get(n, "") for n, _l2, k in FIELDS if k != "bool"})
-            values.update({n: request.form.get(n) for n, _l2, k in FIELDS if k == "bool"})
-        else:
+        changes, errors = _read_all(request.form)
+        if not errors:
+            try:
+                credit.update_settings(db.session, changes, actor())
+            except CreditError as error:
+                errors[error.field or "form"] = error.message
+        if not errors:
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.settings_index"))
+        values.update({n: request.form.get(n, "") for n, _l2, k in FIELDS if k != "bool"})
+        values.update({n: request.form.get(n) for n, _l2, k in FIELDS if k == "bool"})
     return render_template(
         "admin/settings/index.html",
         form=form,
@@ -108,7 +148,9 @@ def settings_add_term():
                 db.session,
                 request.form.get("days", ""),
                 actor(),
-                interest_rate=_read("percent", request.form.get("interest") or "0"),
+                interest_rate=_read(
+                    "percent", request.form.get("interest") or "0", "interest_rate", INTEREST
+                ),
             )
         except CreditError as error:
             flash(error.message, "error")

