@@ -108,7 +108,7 @@ def _export(session, invoices: int) -> None:
 def _import(folder: Path, rows: int) -> None:
     from validate_docbr import CPF
 
-    from portal import create_app, imports
+    from portal import create_app, uploads
     from portal.extensions import db
 
     app = create_app(
@@ -128,11 +128,11 @@ def _import(folder: Path, rows: int) -> None:
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         with timed(f"import preview {rows:,} account rows (cp1252, ';', decimal comma)", rows):
-            batch, _ = imports.preview_upload(
+            batch, _ = uploads.preview_upload(
                 db.session, "accounts", "bench.csv", content, "bench", max_bytes=len(content) + 1
             )
         with timed(f"import apply {rows:,} account rows", rows):
-            imports.apply_batch(db.session, batch.id, "bench")
+            uploads.apply_batch(db.session, batch.id, "bench")
 
 
 if __name__ == "__main__":

@@ -9,18 +9,16 @@ decided by portal/credit/bulk.py, with the same rules as everything else.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
 
 from .credit.errors import InvalidInput
-from .credit.ledger import write_transaction
+from .numbers import parse_number
 
 ACCOUNT_COLUMNS = {
     "email": ("email", "e-mail", "correo", "correo electronico"),
@@ -142,8 +140,9 @@ def read_table(content: bytes, kind: str, max_bytes: int = MAX_BYTES) -> Table:
     blank = (frame == "").all(axis=1)
     frame = frame[~blank]
     decimal_comma = delimiter == ";"
-    for column in NUMERIC & set(frame.columns):
-        frame[column] = frame[column].map(lambda v: normalize_number(v, decimal_comma))
+    for column in NUMERIC & set(frame.columns):  # object dtype: keeps bulk.Unreadable cells
+        cells = frame[column].astype(object)
+        frame[column] = cells.map(lambda v, c=column: normalize_number(v, decimal_comma, c))
     rows = [
         (int(index) + 2, record)
         for index, record in zip(frame.index, frame.to_dict("records"), strict=True)
@@ -179,48 +178,69 @@ def _check_required(kind: str, mapping: dict[str, str]) -> None:
         )
 
 
-_CURRENCY = re.compile(r"[^\d,.\-%]")
+# The number columns as the rejected rows name them, and the file's two conventions.
+NUMBER_LABELS = {
+    "credit_limit": "Credit limit",
+    "tolerance": "Tolerance rate",
+    "paid_amount": "Paid amount",
+}
+DECIMAL_COMMA, DECIMAL_POINT = "pt_BR", "en_US"
 
 
-def normalize_number(text: str, decimal_comma: bool) -> str:
-    """'R$ 1.234,56' → '1234.56'; '1,234.56' → '1234.56'; '20%' → '0.2'; else unchanged.
+def normalize_number(text: str, decimal_comma: bool, column: str = "credit_limit") -> str:
+    """A number cell as canonical text: 'R$ 1.234,56' → '1234.56'; '20%' → '0.20' (tolerance).
 
-    With both separators the last one is the decimal point; a lone comma is decimal in
-    semicolon files (Brazil, Spain) and when not followed by exactly three digits.
+    Read strictly (portal.numbers: groups of three, no letters but a currency symbol) in
+    the file's convention: a decimal comma in semicolon files, a decimal point otherwise;
+    in a cell with both '.' and ',', the last one is the decimal separator. A cell that
+    cannot be read exactly is returned as `bulk.Unreadable`: its text, and the reason its
+    row is rejected with. The tolerance may be a ratio (0.1, up to 6 decimals as exported)
+    or a percentage (10%); the sign is left for the domain to judge.
     """
     raw = str(text or "").strip()
     if not raw:
         return raw
-    cleaned = _CURRENCY.sub("", raw)
-    percent = cleaned.endswith("%")
-    cleaned = cleaned.rstrip("%")
-    if "," in cleaned and "." in cleaned:
-        decimal = "," if cleaned.rfind(",") > cleaned.rfind(".") else "."
-    elif "," in cleaned:
-        lone_thousands = re.fullmatch(r"-?\d{1,3}(,\d{3})+", cleaned) and not decimal_comma
-        decimal = "." if lone_thousands else ","
-    else:
-        decimal = "."
-    thousands = "." if decimal == "," else ","
-    number = cleaned.replace(thousands, "").replace(decimal, ".")
-    if not re.fullmatch(r"-?\d+(\.\d+)?", number):
-        return raw  # leave it for the domain to refuse with its own message
-    if percent:
-        from decimal import Decimal
+    comma = raw.rfind(",") > raw.rfind(".") if "," in raw and "." in raw else decimal_comma
+    rate = column == "tolerance"
+    percent = rate and raw.endswith("%")
+    try:
+        value = parse_number(
+            raw,
+            locale=DECIMAL_COMMA if comma else DECIMAL_POINT,
+            field=column,
+            label=NUMBER_LABELS.get(column, column),
+            places=6 if rate and not percent else 2,
+            negative=True,
+            percent=rate,
+        )
+    except InvalidInput as error:
+        from .credit.bulk import Unreadable
 
-        return str((Decimal(number) / 100).normalize())
-    return number
+        return Unreadable(raw, error)
+    return format(value.scaleb(-2) if percent else value, "f")
 
 
 # --- writing ---------------------------------------------------------------------------
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may take for the start of a formula: = + - @ and their full-width
+# forms (U+FF1D U+FF0B U+FF0D U+FF20), which some spreadsheets read as the ASCII ones.
+FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# A formula character after any leading whitespace (Unicode: spaces, tabs, line breaks,
+# no-break spaces...) or zero-width characters, which spreadsheets may skip.
+_FORMULA = re.compile(r"[\s\u200b-\u200d\u2060\ufeff]*[" + re.escape("".join(FORMULA_START)) + "]")
 
 
 def neutralize(value) -> str:
-    """Text a spreadsheet will not run as a formula (a leading quote defuses it)."""
+    """Text a spreadsheet will not run as a formula (a leading quote defuses it).
+
+    Defused: a cell starting with a formula character (FORMULA_START), also after leading
+    whitespace, and any cell starting with a tab or a carriage return. A plain negative
+    number (-12.50) stays as it is.
+    """
     text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START) and not re.fullmatch(r"-\d+(\.\d+)?", text):
+    if re.fullmatch(r"-\d+(\.\d+)?", text):
+        return text
+    if text.startswith(("\t", "\r")) or _FORMULA.match(text):
         return "'" + text
     return text
 
@@ -272,117 +292,3 @@ def template_csv(kind: str) -> str:
 def rows_csv(header: list[str], rows: list[list[str]]) -> str:
     """A small CSV (e.g. the rejected rows with their error column)."""
     return "".join(csv_lines(header, rows))
-
-
-# --- the import flow: upload → preview → apply -------------------------------------------
-
-
-_CLEANED: OrderedDict = OrderedDict()  # (sha256, kind) -> (table, cleaned rows)
-
-
-def _cleaned(content: bytes, kind: str, max_bytes: int):
-    """Read and clean a file once per process: preview and apply share the work."""
-    from .credit import bulk
-
-    key = (hashlib.sha256(content).hexdigest(), kind)
-    if key not in _CLEANED:
-        table = read_table(content, kind, max_bytes)
-        _CLEANED[key] = (table, bulk.clean(kind, table.rows))
-        while len(_CLEANED) > 2:
-            _CLEANED.popitem(last=False)
-    return key[0], *_CLEANED[key]
-
-
-def preview_upload(
-    session, kind: str, filename: str, content: bytes, actor: str, max_bytes: int = MAX_BYTES
-):
-    """Dry-run an uploaded file and keep it for apply; returns (batch, plan)."""
-    from .credit import bulk
-    from .models import ImportBatch
-
-    sha, _, cleaned = _cleaned(content, kind, max_bytes)
-    plan = bulk.classify(session, kind, cleaned)
-    batch = ImportBatch(
-        kind=kind,
-        filename=filename[:255] or "upload.csv",
-        sha256=sha,
-        content=content,
-        uploaded_by=actor,
-        counts=plan.counts,
-        status="previewed",
-    )
-    with write_transaction(session):
-        session.add(batch)
-    return batch, plan
-
-
-def load_batch(session, batch_id: int):
-    """An uploaded file with its plan as of now: (batch, plan, table rows)."""
-    from .credit import bulk
-    from .credit.errors import NotFound
-    from .models import ImportBatch
-
-    batch = session.get(ImportBatch, batch_id)
-    if batch is None:
-        raise NotFound("import_not_found", f"Import {batch_id} does not exist.")
-    _, table, cleaned = _cleaned(batch.content, batch.kind, len(batch.content) + 1)
-    return batch, bulk.classify(session, batch.kind, cleaned), table.rows
-
-
-def import_history(session, limit: int = 50):
-    """The latest uploads, newest first."""
-    from sqlalchemy import select
-
-    from .models import ImportBatch
-
-    return list(session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit)))
-
-
-def apply_batch(session, batch_id: int, actor: str, only_valid: bool = False):
-    """Apply a previewed file, classified again now so it is checked against today's data.
-
-    The changes and the batch's "applied" mark are one transaction: a file is applied
-    once, whole, or not at all.
-    """
-    from .credit import bulk
-    from .credit.errors import Conflict, NotFound
-    from .models import ImportBatch, utcnow
-
-    with write_transaction(session):
-        batch = session.get(ImportBatch, batch_id, populate_existing=True)
-        if batch is None:
-            raise NotFound("import_not_found", f"Import {batch_id} does not exist.")
-        if batch.status == "applied":
-            raise Conflict("already_applied", "This file was already applied.")
-        _, _, cleaned = _cleaned(batch.content, batch.kind, len(batch.content) + 1)
-        if batch.kind == "accounts":
-            plan = bulk.apply_accounts(
-                session,
-                cleaned,
-                actor=actor,
-                only_valid=only_valid,
-                reason=f"CSV import {batch.filename}",
-            )
-        else:
-            plan = bulk.apply_invoices(session, cleaned, actor=actor, only_valid=only_valid)
-        counts = plan.counts
-        batch.status, batch.counts, batch.only_valid = "applied", counts, only_valid
-        batch.applied_at = utcnow()
-    return batch, plan
-
-
-def rejected_rows_csv(plan, table_rows: list[tuple[int, dict]], kind: str) -> str:
-    """The rejected rows as a CSV with an Error column, ready to fix and re-upload."""
-    header = ACCOUNT_TEMPLATE if kind == "accounts" else INVOICE_TEMPLATE
-    names = (
-        ["email", "document", "document_type", "credit_limit", "tolerance", "name", "dependents"]
-        if kind == "accounts"
-        else list(INVOICE_COLUMNS)
-    )
-    raw = dict(table_rows)
-    lines = []
-    for result in plan.rejected:
-        values = raw.get(result.row, {})
-        reason = "; ".join(f"{column}: {message}" for column, message in result.errors)
-        lines.append([values.get(name, "") for name in names] + [f"Row {result.row}: {reason}"])
-    return rows_csv([*header, "Error"], lines)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import (
     abort,
@@ -13,14 +13,19 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import credit, exports, figures, invitations, listing
+from .. import credit, exports, figures, invitations, listing, mail
 from ..access import STAFF, WRITERS, actor, roles_required
-from ..credit.errors import CreditError
+from ..credit.errors import CreditError, InvalidInput
+from ..credit.ledger import write_transaction
+from ..credit.permissions import LIMITS, Grant, roles_with
 from ..extensions import db
 from ..htmx import render_page_or_fragment
+from ..i18n import number_locale
 from ..mycredits.queries import ORIGIN_LABELS, history
+from ..numbers import parse_number
 from . import bp
 from .account_forms import (
     HolderForm,
@@ -91,8 +96,9 @@ def _open_account(form: NewAccountForm):
         email=form.email.data,
         name=form.name.data,
         actor=actor(),
-        credit_limit=_number(form.credit_limit.data),
-        tolerance=_rate(form.tolerance.data or "0"),
+        credit_limit=form.credit_limit.data,
+        tolerance=_rate(form.tolerance.data),
+        grant=Grant.for_role(current_user.role),
     )
 
 
@@ -101,8 +107,7 @@ def _open_account(form: NewAccountForm):
 def accounts_show(account_id: str):
     """Everything about one account: figures, holders, orders, invoices, ledger, audit."""
     account = _account(account_id)
-    page = request.args.get("page", "1")
-    statement = history(db.session, account.id, int(page) if page.isdigit() else 1)
+    statement = history(db.session, account.id, listing.whole_number(request.args.get("page")) or 1)
     return render_template("admin/accounts/show.html", **_context(account), statement=statement)
 
 
@@ -128,6 +133,8 @@ def _context(account, **forms) -> dict:
 
 
 def _account(account_id: str):
+    if "\x00" in account_id:  # no id has one, and PostgreSQL refuses to compare it
+        abort(404)
     try:
         return credit.get_account(db.session, account_id)
     except CreditError:
@@ -159,7 +166,7 @@ def _refused(account, form_name, form):
 
 
 @bp.post(f"{ACCOUNT}/limit")
-@roles_required("owner")
+@roles_required(*roles_with(LIMITS))
 def accounts_limit(account_id: str):
     """Change the credit limit (owner only, with a reason)."""
     form = LimitForm()
@@ -168,7 +175,7 @@ def accounts_limit(account_id: str):
         lambda a: credit.change_limit(
             db.session,
             a.id,
-            _number(form.credit_limit.data),
+            form.credit_limit.data,
             actor=actor(),
             reason=form.reason.data,
         ),
@@ -179,7 +186,7 @@ def accounts_limit(account_id: str):
 
 
 @bp.post(f"{ACCOUNT}/tolerance")
-@roles_required("owner")
+@roles_required(*roles_with(LIMITS))
 def accounts_tolerance(account_id: str):
     """Change the tolerance (owner only, with a reason)."""
     form = ToleranceForm()
@@ -239,24 +246,28 @@ def accounts_add_holder(account_id: str):
 
 
 def _add_holder(account, form) -> None:
-    """Add the holder (the engine's write), then invite their login and say how that went."""
-    cap = _number(form.spending_cap.data) or None
-    credit.add_holder(db.session, account.id, form.email.data, actor=actor(), spending_cap=cap)
-    try:
-        _user, link, sent = invitations.invite_holder(db.session, form.email.data, actor=actor())
-    except CreditError as error:  # the holder is added; only the login could not be made
-        flash(_("No invitation sent: %(reason)s", reason=error.message), "warning")
-        return
-    email = form.email.data.strip().lower()
-    if sent:
-        flash(_("Invitation e-mailed to %(email)s.", email=email), "info")
-    elif link:
+    """Add the dependent and queue their invitation in one transaction: both, or nothing
+    (a staff e-mail cannot be a holder's login, so it refuses the whole change)."""
+    email = form.email.data
+    with write_transaction(db.session):
+        credit.add_holder(
+            db.session, account.id, email, actor=actor(), spending_cap=form.spending_cap.data
+        )
+        _user, queued = invitations.invite_holder(db.session, email, actor=actor())
+    email = email.strip().lower()
+    if not queued:
+        flash(_("%(email)s already has a login: no invitation needed.", email=email), "info")
+    elif mail.configured():
+        flash(_("An invitation is on its way to %(email)s.", email=email), "info")
+    else:
         flash(
-            _("No e-mail server: send %(email)s this link: %(link)s", email=email, link=link),
+            _(
+                "No e-mail server is set up: the invitation to %(email)s waits in the outbox "
+                "and is sent once one is configured.",
+                email=email,
+            ),
             "info",
         )
-    else:
-        flash(_("%(email)s already has a login: no invitation needed.", email=email), "info")
 
 
 @bp.post(f"{ACCOUNT}/holders/<holder_id>/delete")
@@ -274,10 +285,11 @@ def accounts_remove_holder(account_id: str, holder_id: str):
 @roles_required(*WRITERS)
 def accounts_holder_cap(account_id: str, holder_id: str):
     """Change or clear a dependent's spending cap."""
-    cap = _number(request.form.get("spending_cap", "")) or None
     return _act(
         account_id,
-        lambda a: credit.set_holder_cap(db.session, a.id, holder_id, cap, actor=actor()),
+        lambda a: credit.set_holder_cap(
+            db.session, a.id, holder_id, _number("spending_cap", required=False), actor=actor()
+        ),
         _("Spending cap changed."),
     )
 
@@ -286,10 +298,9 @@ def accounts_holder_cap(account_id: str, holder_id: str):
 @roles_required(*WRITERS)
 def accounts_settle(account_id: str, tid: str):
     """Bill an order: its hold becomes one invoice per installment."""
-    value = _number(request.form.get("value", ""))
     return _act(
         account_id,
-        lambda a: credit.settle(db.session, a.id, tid, value, actor=actor()),
+        lambda a: credit.settle(db.session, a.id, tid, _number("value"), actor=actor()),
         _("Order billed: its invoices are issued."),
     )
 
@@ -298,10 +309,11 @@ def accounts_settle(account_id: str, tid: str):
 @roles_required(*WRITERS)
 def accounts_change_value(account_id: str, tid: str):
     """Change the value held for an order (an increase is checked again)."""
-    value = _number(request.form.get("value", ""))
     return _act(
         account_id,
-        lambda a: credit.update_authorization(db.session, a.id, tid, value, actor=actor()),
+        lambda a: credit.update_authorization(
+            db.session, a.id, tid, _number("value"), actor=actor()
+        ),
         _("Order value changed."),
     )
 
@@ -317,36 +329,34 @@ def accounts_cancel_order(account_id: str, tid: str):
     )
 
 
-def _number(text: str | None) -> str:
-    """A typed amount as the engine reads it: '1.234,56' or '1,234.56' → '1234.56'."""
-    from ..imports import normalize_number
-
-    return normalize_number(
-        text or "", decimal_comma="," in (text or "") and "." not in (text or "").split(",")[-1]
-    )
+# The amounts typed in plain inputs of the account page (not WTForms fields), by name.
+TYPED_LABELS = {"value": _l("Value"), "spending_cap": _l("Spending cap")}
 
 
-def _rate(percent: str) -> str:
-    """A percentage typed in a form as the engine's rate: '20' → '0.2'."""
-    text = _number(percent)
-    try:
-        return str(Decimal(text) / 100)
-    except (InvalidOperation, ValueError):
-        return text  # the engine refuses it with its own message
+def _number(name: str, *, required: bool = True) -> Decimal | None:
+    """An amount typed in the input `name`, read strictly in the page's number locale.
+
+    Called inside `_act`, so a refusal (InvalidInput) is flashed like the engine's own.
+    """
+    label = str(TYPED_LABELS[name])
+    value = parse_number(request.form.get(name), locale=number_locale(), field=name, label=label)
+    if value is None and required:
+        raise InvalidInput("required", _("%(field)s is required.", field=label), name)
+    return value
+
+
+def _rate(percent: Decimal | None) -> Decimal:
+    """A percentage typed in a form as the engine's rate: 20 → 0.20 (empty: 0)."""
+    return (percent or Decimal(0)).scaleb(-2)
+
+
+ERROR_FIELDS = {"document_type", "document", "email", "name", "credit_limit", "tolerance"}
+ERROR_FIELDS |= {"reason", "spending_cap", "value"}
 
 
 def _field_error(form, error: CreditError) -> None:
-    names = {
-        "document_type": "document_type",
-        "document": "document",
-        "email": "email",
-        "credit_limit": "credit_limit",
-        "tolerance": "tolerance",
-        "reason": "reason",
-        "spending_cap": "spending_cap",
-        "value": "value",
-    }
-    field = getattr(form, names.get(error.field or "", ""), None)
+    """Show an engine refusal on the form field it concerns, else above the form."""
+    field = getattr(form, error.field, None) if error.field in ERROR_FIELDS else None
     if field is None:
         form.form_errors.append(error.message)
     else:

@@ -1,14 +1,21 @@
 """Back-office views: CSV import (upload → preview → apply → result) and its history."""
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
-from .. import imports
+from .. import imports, uploads
 from ..access import STAFF, WRITERS, actor, roles_required
 from ..credit.errors import CreditError
+from ..credit.permissions import EVERYTHING, Grant
 from ..extensions import db
 from . import bp
 from .forms import ApplyImportForm, UploadForm
+
+
+def _grant() -> Grant:
+    """What the viewer may change; a reader sees what the file asks for, unrestricted."""
+    return Grant.for_role(current_user.role) if current_user.role in WRITERS else EVERYTHING
 
 
 @bp.route("/admin/imports", methods=["GET", "POST"])
@@ -18,27 +25,26 @@ def imports_index():
     form = UploadForm(kind=request.args.get("kind", "accounts"))
     status = 200
     if request.method == "POST":
-        if not _can_write():
-            return render_template("errors/403.html"), 403
+        if current_user.role not in WRITERS:
+            abort(403)
         if form.validate_on_submit():
-            upload = form.file.data
             try:
-                batch, _plan = imports.preview_upload(
+                batch, _plan = uploads.preview_upload(
                     db.session,
                     form.kind.data,
-                    upload.filename or "upload.csv",
-                    upload.read(),
+                    form.file.data.filename,
+                    form.file.data.read(),
                     actor(),
-                    max_bytes=_max_bytes(),
+                    grant=_grant(),
+                    max_bytes=current_app.config["IMPORT_MAX_BYTES"],
                 )
             except CreditError as error:
                 form.file.errors.append(error.message)
             else:
                 return redirect(url_for("admin.imports_show", batch_id=batch.id))
         status = 422
-    return render_template(
-        "admin/imports/index.html", form=form, history=imports.import_history(db.session)
-    ), status
+    history = uploads.import_history(db.session)
+    return render_template("admin/imports/index.html", form=form, history=history), status
 
 
 @bp.get("/admin/imports/<int:batch_id>")
@@ -51,7 +57,7 @@ def imports_show(batch_id: int):
         batch=batch,
         plan=plan,
         form=ApplyImportForm(),
-        can_write=_can_write(),
+        can_write=current_user.role in WRITERS,
     )
 
 
@@ -62,22 +68,35 @@ def imports_apply(batch_id: int):
     form = ApplyImportForm()
     if form.validate_on_submit():
         try:
-            batch, _plan = imports.apply_batch(
-                db.session, batch_id, actor(), only_valid=form.only_valid.data
+            batch, _plan = uploads.apply_batch(
+                db.session, batch_id, actor(), only_valid=form.only_valid.data, grant=_grant()
             )
         except CreditError as error:
             flash(error.message, "error")
         else:
-            counts = batch.counts
             flash(
                 _(
                     "Applied: %(create)s created, %(update)s updated, %(unchanged)s unchanged, "
                     "%(rejected)s rejected.",
-                    **counts,
+                    **batch.counts,
                 ),
                 "success",
             )
     return redirect(url_for("admin.imports_show", batch_id=batch_id))
+
+
+@bp.post("/admin/imports/<int:batch_id>/discard")
+@roles_required(*WRITERS)
+def imports_discard(batch_id: int):
+    """Drop an upload that will not be applied, freeing room for new ones."""
+    if ApplyImportForm().validate_on_submit():
+        try:
+            batch = uploads.discard_batch(db.session, batch_id, actor())
+        except CreditError as error:
+            flash(error.message, "error")
+            return redirect(url_for("admin.imports_show", batch_id=batch_id))
+        flash(_("Upload %(name)s discarded.", name=batch.filename), "success")
+    return redirect(url_for("admin.imports_index"))
 
 
 @bp.get("/admin/imports/<int:batch_id>/rejected.csv")
@@ -85,7 +104,7 @@ def imports_apply(batch_id: int):
 def imports_rejected(batch_id: int):
     """The rejected rows with an Error column, to fix and upload again."""
     batch, plan, rows = _load(batch_id)
-    body = imports.rejected_rows_csv(plan, rows, batch.kind)
+    body = uploads.rejected_rows_csv(plan, rows, batch.kind)
     return _csv_download(body, f"rejected-{batch.id}-{batch.filename}")
 
 
@@ -97,30 +116,16 @@ def imports_template(kind: str):
 
 
 def _load(batch_id: int):
-    from flask import abort
-
     try:
-        return imports.load_batch(db.session, batch_id)
+        return uploads.load_batch(db.session, batch_id, _grant())
     except CreditError:
         abort(404)
 
 
-def _csv_download(body: str, filename: str) -> Response:
-    safe = "".join(c for c in filename if c.isalnum() or c in "-_.") or "file.csv"
+def _csv_download(body, filename: str) -> Response:
+    safe = "".join(c for c in filename if c.isascii() and (c.isalnum() or c in "-_.")) or "file"
     if not safe.endswith(".csv"):
         safe += ".csv"
     return Response(
         body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{safe}"'}
     )
-
-
-def _can_write() -> bool:
-    from flask_login import current_user
-
-    return current_user.role in WRITERS
-
-
-def _max_bytes() -> int:
-    from flask import current_app
-
-    return int(current_app.config.get("IMPORT_MAX_BYTES", imports.MAX_BYTES))

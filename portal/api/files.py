@@ -7,13 +7,15 @@ portal/imports.py and portal/exports.py, so the rules and the CSV formats are th
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 
-from .. import exports, imports, listing
+from .. import exports, listing, uploads
 from ..credit.errors import InvalidInput
+from ..credit.permissions import Grant
 from ..extensions import db
 from . import bp
 from .auth import actor, require_scope
+from .errors import ApiError
 from .idempotency import idempotent
 from .payload import body, reply
 
@@ -40,12 +42,22 @@ def _batch_json(batch, plan) -> dict:
     }
 
 
+def _grant() -> Grant:
+    """An import may change only what this key could change directly."""
+    return Grant.for_scopes(g.api_key.scope_set)
+
+
 def _upload(kind: str):
     content = request.files["file"].read() if "file" in request.files else request.get_data()
-    max_bytes = int(current_app.config.get("IMPORT_MAX_BYTES", imports.MAX_BYTES))
     name = request.files["file"].filename if "file" in request.files else "api.csv"
-    batch, plan = imports.preview_upload(
-        db.session, kind, name or "api.csv", content, actor(), max_bytes=max_bytes
+    batch, plan = uploads.preview_upload(
+        db.session,
+        kind,
+        name or "api.csv",
+        content,
+        actor(),
+        grant=_grant(),
+        max_bytes=current_app.config["IMPORT_MAX_BYTES"],
     )
     return reply(_batch_json(batch, plan), status=201)
 
@@ -68,10 +80,6 @@ def import_invoices():
 
 def _check_scope_for(batch_kind: str, write: bool) -> None:
     scope = KINDS[batch_kind][2 if write else 1]
-    from flask import g
-
-    from .errors import ApiError
-
     if scope not in g.api_key.scope_set:
         raise ApiError("forbidden", f"This API key lacks the {scope} scope.", status=403)
 
@@ -80,7 +88,7 @@ def _check_scope_for(batch_kind: str, write: bool) -> None:
 @require_scope("accounts:read")
 def get_import(importId):
     """An upload's status and its dry run against the data as it is now."""
-    batch, plan, _ = imports.load_batch(db.session, importId)
+    batch, plan, _ = uploads.load_batch(db.session, importId, _grant())
     _check_scope_for(batch.kind, write=False)
     return reply(_batch_json(batch, plan))
 
@@ -90,12 +98,13 @@ def get_import(importId):
 @idempotent
 def apply_import(importId):
     """Apply an upload: all-or-nothing, or only the valid rows with {"onlyValid": true}."""
-    batch, _plan, _ = imports.load_batch(db.session, importId)
-    _check_scope_for(batch.kind, write=True)
+    _check_scope_for(uploads.get_batch(db.session, importId).kind, write=True)
     only_valid = body(required=False).get("onlyValid", False)
     if not isinstance(only_valid, bool):
         raise InvalidInput("invalid_input", "onlyValid must be true or false.", "onlyValid")
-    batch, plan = imports.apply_batch(db.session, importId, actor(), only_valid=only_valid)
+    batch, plan = uploads.apply_batch(
+        db.session, importId, actor(), only_valid=only_valid, grant=_grant()
+    )
     return reply(_batch_json(batch, plan))
 
 

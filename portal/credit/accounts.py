@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from ..models import Account, Holder, Invoice, StoreSettings
 from .errors import Conflict, InvalidInput, NotFound
-from .ledger import audit, lock_account, post, write_transaction
+from .ledger import audit, lock_account, post, reread, write_transaction
 from .money import parse_decimal, parse_non_negative, parse_rate
+from .permissions import EVERYTHING, Grant, opening_needs
 from .settings import get_settings, store_today
-from .validation import normalize_document, normalize_email, require_text
+from .validation import clean_text, normalize_document, normalize_email, require_text
 
 
 def account_id_for(document: str, document_type: str) -> str:
@@ -41,13 +42,23 @@ def open_account(
     name: str = "",
     description: str = "",
     actor: str,
+    grant: Grant = EVERYTHING,
 ) -> Account:
-    """Open an account with its main holder and a Credit entry for the initial limit."""
+    """Open an account with its main holder and a Credit entry for the initial limit.
+
+    A limit above the store's default credit, or any tolerance, is a limit decision: it
+    needs the right to change limits (`grant`), as a later limit change would.
+    """
     document, document_type = normalize_document(document, document_type)
     email = normalize_email(email)
+    name = clean_text(name, "name", 200)
+    description = clean_text(description, "description", 500, strip=False)
     limit = parse_non_negative(credit_limit, "credit_limit")
     tolerance = parse_rate(tolerance, "tolerance")
     with write_transaction(session):
+        default_credit = get_settings(session).default_credit_value
+        needed = opening_needs(limit, tolerance, default_credit)
+        grant.check(needed, "credit_limit" if limit > default_credit else "tolerance")
         account_id = account_id_for(document, document_type)
         if session.get(Account, account_id) is not None:
             raise Conflict(
@@ -61,8 +72,8 @@ def open_account(
             document=document,
             document_type=document_type,
             email=email,
-            name=str(name or "").strip()[:200],
-            description=str(description or "")[:500],
+            name=name,
+            description=description,
             status="Open",
             credit_limit=Decimal("0.00"),
             tolerance=tolerance,
@@ -104,6 +115,9 @@ def update_account(
 ) -> Account:
     """Change the account's e-mail (its main holder follows), name or description."""
     new_email = normalize_email(email) if email is not None else None
+    name = clean_text(name, "name", 200) if name is not None else None
+    if description is not None:
+        description = clean_text(description, "description", 500, strip=False)
     with write_transaction(session):
         account = lock_account(session, account_id)
         changes = {}
@@ -120,16 +134,18 @@ def update_account(
             changes["email"] = new_email
             account.email = new_email
         if name is not None:
-            account.name = changes["name"] = str(name).strip()[:200]
+            account.name = changes["name"] = name
         if description is not None:
-            account.description = changes["description"] = str(description)[:500]
+            account.description = changes["description"] = description
         audit(session, actor, "account.update", account, account_id=account.id, **changes)
     return account
 
 
 def _main_holder(session: Session, account_id: str) -> Holder:
     return session.scalars(
-        select(Holder).where(Holder.account_id == account_id, Holder.level == 1)
+        select(Holder)
+        .where(Holder.account_id == account_id, Holder.level == 1)
+        .execution_options(populate_existing=True)
     ).one()
 
 
@@ -290,7 +306,7 @@ def remove_holder(session: Session, account_id: str, holder_id: str, *, actor: s
 
 
 def _holder(session: Session, account_id: str, holder_id: str) -> Holder:
-    holder = session.get(Holder, str(holder_id))
+    holder = reread(session, Holder, str(holder_id))
     if holder is None or holder.account_id != account_id:
         raise NotFound("holder_not_found", f"Holder {holder_id} does not exist on this account.")
     return holder

@@ -17,15 +17,27 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import Account, AuditEvent, Holder, Invoice, StatementEntry, utcnow
 from .accounts import account_id_for
 from .errors import Conflict, CreditError, InvalidInput
 from .invoices import STATUSES, annotate_invoice, cancel_invoice, pay_invoice, reopen_invoice
-from .ledger import lock_account, write_transaction
+from .ledger import lock_account, reread, write_transaction
 from .money import parse_non_negative, parse_rate
-from .validation import normalize_document, normalize_email
+from .permissions import (
+    ACCOUNTS,
+    EVERYTHING,
+    INVOICES,
+    LIMITS,
+    PAY,
+    Forbidden,
+    Grant,
+    opening_needs,
+)
+from .settings import get_settings
+from .validation import clean_text, normalize_document, normalize_email
 
 CHUNK = 5000
 STATUS_WORDS = {
@@ -78,6 +90,22 @@ class Plan:
         return [r for r in self.rows if r.action == "rejected"]
 
 
+class Unreadable(str):
+    """A cell's text the file reader could not read exactly, with the reason (`error`)."""
+
+    def __new__(cls, text: str, error: InvalidInput):
+        cell = super().__new__(cls, text)
+        cell.error = error
+        return cell
+
+
+def _cell(cell):
+    """A cell as the file reader read it; an Unreadable one is refused with its reason."""
+    if isinstance(cell, Unreadable):
+        raise cell.error
+    return cell
+
+
 def _reject(row: int, column: str, error: CreditError | str) -> RowResult:
     message = error.message if isinstance(error, CreditError) else error
     return RowResult(row=row, action="rejected", errors=[(column, message)])
@@ -105,11 +133,11 @@ def _clean_account_row(row: int, raw: dict) -> RowResult:
             "document": document,
             "document_type": document_type,
             "email": normalize_email(raw.get("email")),
-            "credit_limit": parse_non_negative(raw.get("credit_limit"), "Credit limit"),
-            "tolerance": parse_rate(raw.get("tolerance") or "0", "Tolerance rate"),
+            "credit_limit": parse_non_negative(_cell(raw.get("credit_limit")), "Credit limit"),
+            "tolerance": parse_rate(_cell(raw.get("tolerance")) or "0", "Tolerance rate"),
         }
         if "name" in raw:
-            data["name"] = str(raw.get("name") or "").strip()[:200]
+            data["name"] = clean_text(raw.get("name"), "name", 200)
         dependents = str(raw.get("dependents") or "").replace(";", ",").replace("|", ",")
         data["dependents"] = sorted(
             {normalize_email(e, "dependents") for e in dependents.split(",") if e.strip()}
@@ -136,25 +164,44 @@ def clean(kind: str, rows: list[tuple[int, dict]]) -> list[RowResult]:
     return results
 
 
-def classify(session: Session, kind: str, cleaned: list[RowResult]) -> Plan:
-    """Match cleaned rows against the database (the rows given are not modified)."""
+def classify(
+    session: Session, kind: str, cleaned: list[RowResult], grant: Grant = EVERYTHING
+) -> Plan:
+    """Match cleaned rows against the database (the rows given are not modified).
+
+    A row whose changes need a right `grant` lacks is rejected with the reason; a cell
+    equal to the current value changes nothing and needs nothing.
+    """
     results = [RowResult(r.row, r.action, dict(r.data), list(r.errors)) for r in cleaned]
     if kind == "invoices":
-        return _classify_invoices(session, results)
-    return _classify_accounts(session, results)
+        return _classify_invoices(session, results, grant)
+    return _classify_accounts(session, results, grant)
 
 
-def plan_accounts(session: Session, rows: list[tuple[int, dict]]) -> Plan:
+def plan_accounts(
+    session: Session, rows: list[tuple[int, dict]], grant: Grant = EVERYTHING
+) -> Plan:
     """Decide what each account row does, matched by document + type, else by e-mail."""
-    return classify(session, "accounts", clean("accounts", rows))
+    return classify(session, "accounts", clean("accounts", rows), grant)
 
 
-def plan_invoices(session: Session, rows: list[tuple[int, dict]]) -> Plan:
+def plan_invoices(
+    session: Session, rows: list[tuple[int, dict]], grant: Grant = EVERYTHING
+) -> Plan:
     """Decide what each invoice row does; every change is checked against the rules."""
-    return classify(session, "invoices", clean("invoices", rows))
+    return classify(session, "invoices", clean("invoices", rows), grant)
 
 
-def _classify_accounts(session: Session, results: list[RowResult]) -> Plan:
+def _check_rights(result: RowResult, grant: Grant, needs: list[tuple[str, str]]) -> None:
+    """Reject the row at the first (column, right) of `needs` that `grant` lacks."""
+    for column, right in needs:
+        if not grant.allows(right):
+            result.action, result.errors = "rejected", [(column, grant.refusal(right))]
+            result.changes = {}
+            return
+
+
+def _classify_accounts(session: Session, results: list[RowResult], grant: Grant) -> Plan:
     valid = [r for r in results if r.action != "rejected"]
     ids = [r.data["id"] for r in valid]
     emails = [r.data["email"] for r in valid]
@@ -170,9 +217,31 @@ def _classify_accounts(session: Session, results: list[RowResult]) -> Plan:
     ):
         by_email[found.email] = found
     holders = _existing_holders(session, list({*existing, *(a.id for a in by_email.values())}))
+    default_credit = get_settings(session).default_credit_value
     for result in valid:
         _classify(result, existing, by_email, holders)
+        _check_rights(result, grant, _account_needs(result, default_credit))
     return Plan(kind="accounts", rows=results)
+
+
+ACCOUNT_RIGHTS = {
+    "credit_limit": ("Credit limit", LIMITS),
+    "tolerance": ("Tolerance rate", LIMITS),
+    "email": ("Email", ACCOUNTS),
+    "name": ("Name", ACCOUNTS),
+    "dependents": ("Dependents", ACCOUNTS),
+}
+
+
+def _account_needs(result: RowResult, default_credit: Decimal) -> list[tuple[str, str]]:
+    """(column, right) of each change the row makes; opening counts as a limit decision
+    when it grants more than the store's default credit or any tolerance."""
+    if result.action == "create":
+        data = result.data
+        right = opening_needs(data["credit_limit"], data["tolerance"], default_credit)
+        column = "Tolerance rate" if data["credit_limit"] <= default_credit else "Credit limit"
+        return [(column if right == LIMITS else "Document", right)]
+    return [ACCOUNT_RIGHTS[name] for name in result.changes]
 
 
 def _reject_duplicates(results: list[RowResult], key: str, column: str, message: str) -> None:
@@ -219,15 +288,20 @@ def _classify(result: RowResult, existing: dict, by_email: dict, holders: dict) 
             [("Email", f"{data['email']} already belongs to account {current.id}.")],
         )
         return
+    result.changes = _account_changes(data, current, holders.get(current.id, set()))
+    result.action = "update" if result.changes else "unchanged"
+
+
+def _account_changes(data: dict, current, holders: set[str]) -> dict:
+    """{field: (now, in the file)} for each value the row would change."""
     changes = {}
     for name in ("email", "credit_limit", "tolerance", "name"):
         if name in data and data[name] != getattr(current, name):
             changes[name] = (getattr(current, name), data[name])
-    new_dependents = [e for e in data["dependents"] if e not in holders.get(current.id, set())]
+    new_dependents = [e for e in data["dependents"] if e not in holders]
     if new_dependents:
         changes["dependents"] = ((), tuple(new_dependents))
-    result.action = "update" if changes else "unchanged"
-    result.changes = changes
+    return changes
 
 
 def apply_accounts(
@@ -237,20 +311,27 @@ def apply_accounts(
     actor: str,
     reason: str,
     only_valid: bool = False,
+    grant: Grant = EVERYTHING,
 ) -> Plan:
     """Classify cleaned account rows and write them, in one transaction.
 
-    Classifying inside the write transaction means nothing can change between the check
-    and the write; a rejected row refuses the whole file unless only_valid.
+    A rejected row refuses the whole file unless only_valid. Each update is computed
+    again from its account row once locked (and checked against `grant` again), so a
+    change made by someone else since the preview is neither undone nor applied twice.
     """
     with write_transaction(session):
-        plan = classify(session, "accounts", cleaned)
+        plan = classify(session, "accounts", cleaned, grant)
         _refuse_if_rejected(plan, only_valid)
         creates = [r.data for r in plan.rows if r.action == "create"]
         updates = [r for r in plan.rows if r.action == "update"]
-        _insert_accounts(session, sorted(creates, key=lambda c: c["id"]), actor)  # B-tree order
+        try:
+            _insert_accounts(session, sorted(creates, key=lambda c: c["id"]), actor)  # B-tree
+        except IntegrityError:
+            raise Conflict(
+                "rows_changed", "An account of the file was opened meanwhile: preview it again."
+            ) from None
         for result in sorted(updates, key=lambda r: r.data["id"]):
-            _update_account(session, result, actor, reason)
+            _update_account(session, result, actor, reason, grant)
     return plan
 
 
@@ -339,10 +420,20 @@ def _insert_accounts(session: Session, creates: list[dict], actor: str) -> None:
         _insert_many(session, model.__table__, values)
 
 
-def _update_account(session: Session, result: RowResult, actor: str, reason: str) -> None:
+def _update_account(
+    session: Session, result: RowResult, actor: str, reason: str, grant: Grant
+) -> None:
     account = lock_account(session, result.data["id"])
     data, now = result.data, utcnow()
-    if "credit_limit" in result.changes and data["credit_limit"] != account.credit_limit:
+    holders = set(
+        session.scalars(select(Holder.email).where(Holder.account_id == account.id)).all()
+    )
+    result.changes = _account_changes(data, account, holders)
+    _check_rights(result, grant, [ACCOUNT_RIGHTS[name] for name in result.changes])
+    if result.action == "rejected":
+        column, message = result.errors[0]
+        raise Forbidden("forbidden", f"Row {result.row}: {column}: {message}")
+    if "credit_limit" in result.changes:
         delta = data["credit_limit"] - account.credit_limit
         session.add(
             StatementEntry(
@@ -357,9 +448,9 @@ def _update_account(session: Session, result: RowResult, actor: str, reason: str
         account.balance = account.balance + delta
         account.credit_limit = data["credit_limit"]
     account.tolerance = data["tolerance"]
-    if "name" in data:
+    if "name" in result.changes:
         account.name = data["name"]
-    if data["email"] != account.email:
+    if "email" in result.changes:
         session.execute(
             update(Holder)
             .where(Holder.account_id == account.id, Holder.level == 1)
@@ -438,13 +529,13 @@ def _clean_invoice_row(row: int, raw: dict) -> RowResult:
             data[name] = raw[name]
     try:
         if raw.get("paid_amount"):
-            data["paid_amount"] = parse_non_negative(raw["paid_amount"], "Paid amount")
+            data["paid_amount"] = parse_non_negative(_cell(raw["paid_amount"]), "Paid amount")
     except CreditError as error:
         return _reject(row, "Paid amount", error)
     return RowResult(row=row, action="update", data=data)
 
 
-def _classify_invoices(session: Session, results: list[RowResult]) -> Plan:
+def _classify_invoices(session: Session, results: list[RowResult], grant: Grant) -> Plan:
     keys = [
         r.data["invoice_id"] or r.data["friendly_id"] for r in results if r.action != "rejected"
     ]
@@ -457,7 +548,7 @@ def _classify_invoices(session: Session, results: list[RowResult]) -> Plan:
         found[invoice[0].id] = found[invoice[0].friendly_id] = invoice[0]
     for result in results:
         if result.action != "rejected":
-            _classify_invoice(result, found)
+            _classify_invoice(result, found, grant)
     _reject_duplicates(
         [r for r in results if r.action != "rejected"],
         "id",
@@ -467,7 +558,25 @@ def _classify_invoices(session: Session, results: list[RowResult]) -> Plan:
     return Plan(kind="invoices", rows=results)
 
 
-def _classify_invoice(result: RowResult, found: dict) -> None:
+INVOICE_RIGHTS = {
+    "paid_amount": ("Paid amount", PAY),
+    "payment_link": ("Payment link", INVOICES),
+    "observation": ("Observation", INVOICES),
+}
+
+
+def _invoice_needs(changes: dict) -> list[tuple[str, str]]:
+    """(column, right) of each change: paying needs PAY, any other status change INVOICES."""
+    needs = []
+    for name, (_now, wanted) in changes.items():
+        if name == "status":
+            needs.append(("Status", PAY if wanted == "Paid" else INVOICES))
+        else:
+            needs.append(INVOICE_RIGHTS[name])
+    return needs
+
+
+def _classify_invoice(result: RowResult, found: dict, grant: Grant) -> None:
     data = result.data
     invoice = found.get(data["invoice_id"]) or found.get(data["friendly_id"])
     if (
@@ -502,24 +611,44 @@ def _classify_invoice(result: RowResult, found: dict) -> None:
             changes[name] = (getattr(invoice, name), data[name])
     result.changes = changes
     result.action = "update" if changes else "unchanged"
+    _check_rights(result, grant, _invoice_needs(changes))
 
 
 def apply_invoices(
-    session: Session, cleaned: list[RowResult], *, actor: str, only_valid: bool = False
+    session: Session,
+    cleaned: list[RowResult],
+    *,
+    actor: str,
+    only_valid: bool = False,
+    grant: Grant = EVERYTHING,
 ) -> Plan:
-    """Classify cleaned invoice rows and apply them through the invoice operations."""
+    """Classify cleaned invoice rows and apply them through the invoice operations.
+
+    Each row is classified again against its invoice re-read under the account's lock,
+    and the write is computed from that row (a payment pays what the file says is paid
+    minus what is paid now), so nothing is paid twice or undone by a stale preview.
+    """
     with write_transaction(session):
-        plan = classify(session, "invoices", cleaned)
+        plan = classify(session, "invoices", cleaned, grant)
         _refuse_if_rejected(plan, only_valid)
         for result in plan.rows:
             if result.action == "update":
-                _apply_invoice_row(session, result, actor)
+                _apply_invoice_row(session, result, actor, grant)
     return plan
 
 
-def _apply_invoice_row(session: Session, result: RowResult, actor: str) -> None:
-    data, changes = result.data, result.changes
+def _apply_invoice_row(session: Session, result: RowResult, actor: str, grant: Grant) -> None:
+    data = result.data
     account_id, invoice_id = data["account_id"], data["id"]
+    lock_account(session, account_id)
+    invoice = reread(session, Invoice, invoice_id)
+    fresh = RowResult(result.row, "update", dict(data))
+    _classify_invoice(fresh, {invoice.id: invoice, invoice.friendly_id: invoice}, grant)
+    if fresh.action == "rejected":
+        column, message = fresh.errors[0]
+        raise Conflict("rows_changed", f"Row {result.row}: {column}: {message}")
+    result.action, result.changes = fresh.action, fresh.changes
+    changes = fresh.changes
     try:
         if "payment_link" in changes or "observation" in changes:
             annotate_invoice(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from portal import credit, listing
-from portal.models import Invoice
+from portal.models import Holder, Invoice, OutboxMessage
 
 EMAILS = re.compile(r'<div class="text-body-secondary">([^<]+@sort\.example)</div>')
 
@@ -174,17 +174,24 @@ def test_add_a_dependent_and_invite_them(client, login, make_account, make_user,
         data={"email": "Kid@Family.example", "spending_cap": "150"},
         follow_redirects=True,
     ).get_data(as_text=True)
-    assert "Holder added." in page and "send kid@family.example this link" in page
-    assert re.search(r"this link: http://localhost/invite/[\w.-]+", page)
+    assert "Holder added." in page and "the invitation to kid@family.example waits" in page
+    assert "/invite/" not in page  # a link that sets a password is never shown on a page
     assert credit.spending_cap(session, account.id, "kid@family.example").cap == Decimal("150.00")
+    invitation = session.scalars(select(OutboxMessage)).one()
+    assert (invitation.topic, invitation.recipient) == ("invitation", "kid@family.example")
+
+
+def test_a_staff_email_cannot_be_added_as_a_holder(client, login, make_account, make_user, session):
+    """The holder and its invitation are one change: a refused login writes no holder."""
+    account = make_account(limit="1000")
     staff = make_user("support", email="helpdesk@store.example")
-    page = client.post(
-        f"/admin/accounts/{account.id}/holders",
-        data={"email": staff.email},
-        follow_redirects=True,
-    ).get_data(as_text=True)
-    assert "No invitation sent" in page and "Holder added." in page
-    assert staff.email in page.split('id="holders"')[1].split("</ul>")[0]
+    login("finance")
+    response = client.post(f"/admin/accounts/{account.id}/holders", data={"email": staff.email})
+    assert response.status_code == 422
+    assert "staff login" in response.get_data(as_text=True)
+    holders = session.scalars(select(Holder.email).where(Holder.account_id == account.id)).all()
+    assert holders == [account.email]
+    assert session.scalars(select(OutboxMessage)).all() == []
 
 
 def test_engine_errors_keep_what_was_typed(client, login, make_account):

@@ -20,7 +20,7 @@ def _upload(client, text, kind="accounts", name="contas.csv"):
 
 
 def test_upload_preview_apply_result(client, login, session):
-    login("finance")
+    login("owner")  # the file grants limits above the default credit: an owner's decision
     response = _upload(client, GOOD)
     assert response.status_code == 302
     preview = client.get(response.location)

@@ -3,7 +3,7 @@
 import threading
 from decimal import Decimal
 
-from portal import credit, imports
+from portal import credit, uploads
 from portal.extensions import db
 
 
@@ -14,7 +14,7 @@ def test_import_and_checkout_race_on_one_account(app, session, make_account):
         "Email,Document,Document Type,Credit limit,Tolerance rate\n"
         f"race@example.com,{document},CPF,500,0\n"
     )
-    batch, _ = imports.preview_upload(session, "accounts", "race.csv", text.encode(), "t")
+    batch, _ = uploads.preview_upload(session, "accounts", "race.csv", text.encode(), "t")
     batch_id = batch.id
     barrier = threading.Barrier(9)
     outcomes = []
@@ -36,7 +36,7 @@ def test_import_and_checkout_race_on_one_account(app, session, make_account):
     workers = [threading.Thread(target=run, args=(buy(i),)) for i in range(8)]
     workers.append(
         threading.Thread(
-            target=run, args=(lambda: imports.apply_batch(db.session, batch_id, "importer"),)
+            target=run, args=(lambda: uploads.apply_batch(db.session, batch_id, "importer"),)
         )
     )
     for worker in workers:

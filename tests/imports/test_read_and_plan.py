@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from portal import credit, imports
+from portal import credit, imports, uploads
 from portal.credit import bulk
 from portal.models import Account, Holder, ImportBatch, Invoice, StatementEntry
 
@@ -14,7 +14,7 @@ CPF_A, CPF_B, CPF_C = "52998224725", "11144477735", "39053344705"
 
 def _preview(session, text, kind="accounts", encoding="utf-8", **kwargs):
     content = text.encode(encoding) if isinstance(text, str) else text
-    return imports.preview_upload(session, kind, "file.csv", content, "tester", **kwargs)
+    return uploads.preview_upload(session, kind, "file.csv", content, "tester", **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def _preview(session, text, kind="accounts", encoding="utf-8", **kwargs):
 def test_messy_files_give_the_same_account(session, name, content):
     batch, plan = _preview(session, content)
     assert plan.counts == {"create": 1, "update": 0, "unchanged": 0, "rejected": 0}, plan.rows
-    imports.apply_batch(session, batch.id, "tester")
+    uploads.apply_batch(session, batch.id, "tester")
     account = session.get(Account, f"{CPF_A}_CPF")
     assert (account.email, account.credit_limit, account.tolerance) == (
         "a@example.com",
@@ -76,7 +76,7 @@ def test_quoted_fields_with_line_breaks_and_dependents(session):
     )
     batch, plan = _preview(session, text)
     assert [r.row for r in plan.rows] == [2, 3]
-    imports.apply_batch(session, batch.id, "tester")
+    uploads.apply_batch(session, batch.id, "tester")
     holders = session.scalars(
         select(Holder.email).where(Holder.account_id == f"{CPF_A}_CPF").order_by(Holder.email)
     ).all()
@@ -138,15 +138,14 @@ def test_all_or_nothing_when_last_row_is_bad(session):
     batch, plan = _preview(session, text)
     assert plan.counts["rejected"] == 1
     with pytest.raises(credit.Conflict) as error:
-        imports.apply_batch(session, batch.id, "tester")
+        uploads.apply_batch(session, batch.id, "tester")
     assert error.value.code == "rows_rejected"
     assert session.scalar(select(func.count()).select_from(Account)) == 0
-    batch, plan = imports.apply_batch(session, batch.id, "tester", only_valid=True)
+    batch, plan = uploads.apply_batch(session, batch.id, "tester", only_valid=True)
     assert session.scalar(select(func.count()).select_from(Account)) == 2
     assert batch.status == "applied" and batch.only_valid
-    rejected = imports.rejected_rows_csv(
-        plan, imports.read_table(batch.content, "accounts").rows, "accounts"
-    )
+    _batch, plan, rows = uploads.load_batch(session, batch.id)
+    rejected = "".join(uploads.rejected_rows_csv(plan, rows, "accounts"))
     assert rejected.splitlines()[0].endswith(",Error")
     assert "Row 4: Credit limit: Credit limit must not be negative." in rejected
 
@@ -160,7 +159,7 @@ def test_update_and_reimport_changes_nothing(session, make_account, purchase):
     )
     batch, plan = _preview(session, text)
     assert plan.counts["update"] == 1
-    imports.apply_batch(session, batch.id, "tester")
+    uploads.apply_batch(session, batch.id, "tester")
     session.expire_all()
     account = session.get(Account, account.id)
     assert (account.credit_limit, account.balance, account.tolerance) == (
@@ -171,7 +170,7 @@ def test_update_and_reimport_changes_nothing(session, make_account, purchase):
     entries = session.scalar(select(func.count()).select_from(StatementEntry))
     batch2, plan2 = _preview(session, text)
     assert plan2.counts == {"create": 0, "update": 0, "unchanged": 1, "rejected": 0}
-    imports.apply_batch(session, batch2.id, "tester")
+    uploads.apply_batch(session, batch2.id, "tester")
     assert session.scalar(select(func.count()).select_from(StatementEntry)) == entries
     assert credit.find_breaches(session) == []
 
@@ -189,7 +188,7 @@ def test_invoices_bulk_update_statuses_in_pt(session, make_account, purchase):
     )
     batch, plan = _preview(session, text, kind="invoices", encoding="cp1252")
     assert plan.counts == {"create": 0, "update": 3, "unchanged": 0, "rejected": 0}, plan.rows
-    imports.apply_batch(session, batch.id, "tester")
+    uploads.apply_batch(session, batch.id, "tester")
     statuses = [session.get(Invoice, i).status for i in ids]
     assert statuses == ["Paid", "Cancelled", "Opened"]
     assert session.get(Invoice, ids[2]).paid_amount == Decimal("10.00")
@@ -226,17 +225,36 @@ def test_neutralize_formulas():
     [
         ("1.234,56", True, "1234.56"),
         ("1,234.56", False, "1234.56"),
-        ("1234,56", False, "1234.56"),
+        ("1.234,56", False, "1234.56"),  # both separators: the last one is the decimal
+        ("1234,56", True, "1234.56"),
         ("1,234", False, "1234"),
-        ("1,234", True, "1.234"),
+        ("1.234", True, "1234"),
         ("R$ 10,00", True, "10.00"),
-        ("20%", False, "0.2"),
-        ("abc", False, "abc"),
         ("", True, ""),
     ],
 )
 def test_normalize_number(text, comma, expected):
     assert imports.normalize_number(text, comma) == expected
+
+
+def test_normalize_a_tolerance_ratio_or_percentage():
+    assert imports.normalize_number("20%", False, "tolerance") == "0.20"
+    assert imports.normalize_number("0,2", True, "tolerance") == "0.2"
+
+
+@pytest.mark.parametrize(
+    ("text", "comma", "reason"),
+    [
+        ("1234,56", False, "use a point for decimals"),  # never guessed
+        ("1,234", True, "at most 2 decimals"),  # neither 1.234 nor 1234
+        ("20%", False, "does not take a percentage"),  # a credit limit
+        ("abc", False, "contains letters"),
+        ("5O00", True, "contains letters"),
+    ],
+)
+def test_normalize_number_keeps_what_it_cannot_read_with_the_reason(text, comma, reason):
+    cell = imports.normalize_number(text, comma)
+    assert cell == text and isinstance(cell, bulk.Unreadable) and reason in cell.error.message
 
 
 def test_plan_is_a_dry_run(session):
