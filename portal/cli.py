@@ -9,13 +9,14 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import credit, people
+from . import credit, outbox, people
 from .credit.errors import CreditError
 from .extensions import db
 
 users_cli = AppGroup("users", help="Manage logins.")
 apikeys_cli = AppGroup("apikeys", help="Manage API keys.")
 credit_cli = AppGroup("credit", help="Check and run the credit ledger.")
+outbox_cli = AppGroup("outbox", help="Send the e-mails waiting in the outbox.")
 CLI_ACTOR = "cli"
 
 
@@ -44,20 +45,62 @@ def create_user(email: str, role: str, password: str | None, name: str) -> None:
 
 @users_cli.command("invite")
 @click.argument("email")
-def invite_user(email: str) -> None:
-    """Print (and e-mail, when MAIL_SERVER is set) the invitation link of a holder's login."""
-    from .invitations import invite_holder
+@click.option(
+    "--role",
+    type=click.Choice(people.ROLES),
+    default="customer",
+    show_default=True,
+    help="The role of the login when it does not exist yet (a customer must be a holder).",
+)
+def invite_user(email: str, role: str) -> None:
+    """Queue (and e-mail, when MAIL_SERVER is set) an invitation, and print a link for you.
+
+    Works for staff and customer logins that have no password yet.
+    """
+    from .credit.ledger import write_transaction
+    from .invitations import invitation_link, invite_login
 
     try:
-        with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-            user, link, sent = invite_holder(db.session, email, actor=CLI_ACTOR)
+        with write_transaction(db.session):
+            user, queued = invite_login(db.session, email, actor=CLI_ACTOR, role=role)
     except CreditError as error:
         _fail(error)
-    if not link:
+    if not user.active:
+        click.echo(f"{user.email} is deactivated: reactivate the login first.", err=True)
+        sys.exit(1)
+    if not queued:
         click.echo(f"{user.email} already has a password; they can use 'Forgot your password?'.")
         return
-    click.echo(f"Invitation for {user.email}{' (e-mailed)' if sent else ''}:")
-    click.echo(link)
+    outbox.send_pending(db.session)
+    emailed = _last_status(user.email, "invitation") == "sent"
+    click.echo(f"Invitation for {user.email}{' (e-mailed)' if emailed else ''}:")
+    click.echo(invitation_link(user))
+
+
+def _last_status(recipient: str, topic: str) -> str | None:
+    from .models import OutboxMessage
+
+    db.session.rollback()  # see what the sender committed
+    return db.session.scalar(
+        db.select(OutboxMessage.status)
+        .where(OutboxMessage.recipient == recipient, OutboxMessage.topic == topic)
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+
+
+@outbox_cli.command("send")
+@click.option("--limit", default=100, show_default=True, help="At most this many messages.")
+def outbox_send(limit: int) -> None:
+    """Send the e-mails waiting in the outbox; print how many were sent, failed and wait."""
+    if not current_app.config.get("MAIL_SERVER"):
+        click.echo("MAIL_SERVER is not set: nothing sent.", err=True)
+    sent, failed = outbox.send_pending(db.session, limit=limit)
+    db.session.rollback()
+    left = outbox.counts(db.session)
+    click.echo(
+        f"sent {sent}, failed {failed}, pending {left['pending']}, given up {left['failed']}"
+    )
 
 
 @apikeys_cli.command("create")
@@ -120,5 +163,5 @@ def seed_demo(if_empty: bool, accounts: int) -> None:
 
 def register(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for command in (users_cli, apikeys_cli, credit_cli, seed_demo):
+    for command in (users_cli, apikeys_cli, credit_cli, outbox_cli, seed_demo):
         app.cli.add_command(command)

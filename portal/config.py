@@ -16,12 +16,41 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     IMPORT_MAX_BYTES = 20 * 1024 * 1024  # larger CSV files are refused with a clear message
+    # Uploads one person may keep waiting (previewed, neither applied nor discarded).
+    IMPORT_MAX_PENDING = 20
+    IMPORT_MAX_PENDING_BYTES = 200 * 1024 * 1024
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # any request body (the import check comes first)
     MAIL_SERVER = None
     MAIL_PORT = 25
     MAIL_SENDER = "credit@localhost"
     # Where people reach the portal: used for links made outside a request (CLI e-mails).
     PUBLIC_URL = "http://127.0.0.1:5000"
+    # Number of trusted reverse proxies in front of the portal: their X-Forwarded-For and
+    # X-Forwarded-Proto give request.remote_addr and HTTPS. 0 trusts no X-Forwarded-* header.
+    PROXY_HOPS = 0
+    # E-mail (optional): MAIL_SERVER, MAIL_PORT and MAIL_SENDER above; STARTTLS and a login.
+    MAIL_STARTTLS = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_TIMEOUT = 10  # seconds per SMTP connection
+    # The outbox (portal/outbox.py): a sender leases rows for OUTBOX_LEASE seconds, retries
+    # after OUTBOX_RETRY_DELAY × 2^(attempt-1) seconds and gives up after OUTBOX_MAX_ATTEMPTS.
+    OUTBOX_LEASE = 300
+    OUTBOX_RETRY_DELAY = 60
+    OUTBOX_MAX_ATTEMPTS = 5
+    # Sign-in and reset throttling (portal/throttle.py), per (e-mail, client address): after
+    # THROTTLE_FREE_ATTEMPTS failures in a row, wait THROTTLE_BASE_DELAY seconds, doubling up
+    # to THROTTLE_MAX_DELAY. Per account (all addresses): a pause of THROTTLE_ACCOUNT_STEP
+    # seconds per failure beyond the free ones, at most THROTTLE_ACCOUNT_MAX_DELAY; never a
+    # block. Counters are forgotten after THROTTLE_FORGET_AFTER seconds without a failure.
+    THROTTLE_FREE_ATTEMPTS = 5
+    THROTTLE_BASE_DELAY = 30
+    THROTTLE_MAX_DELAY = 15 * 60
+    THROTTLE_ACCOUNT_STEP = 0.25
+    THROTTLE_ACCOUNT_MAX_DELAY = 2.0
+    THROTTLE_FORGET_AFTER = 24 * 3600
+    # Tests may set CLOCK (a callable returning an aware UTC datetime) and SLEEP (a callable
+    # taking seconds) to control time in throttling, tokens and the outbox.
 
 
 def load_secret_key(instance_path: str) -> str:

@@ -1,57 +1,186 @@
-"""Invitation and reset links for logins, sent by e-mail (or printed when there is none)."""
+"""Invitations and password resets: queued in the outbox, with links made when sent.
+
+A queued message stores only `{"user_id": …}`; `render_invitation` / `render_reset` make a
+fresh single-use token and its link at send time. Links are built from PUBLIC_URL, never
+from the Host header of whichever request caused them, and never appear on a page or in
+a log (the CLI may print one for the operator who asked for it).
+"""
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from datetime import datetime, timedelta
+
+from flask import current_app, has_request_context
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import people
-from .mail import send_mail
-from .models import User
+from . import outbox, people, throttle
+from .credit.errors import Conflict, InvalidInput
+from .credit.ledger import audit, write_transaction
+from .credit.validation import normalize_email
+from .models import OutboxMessage, User
+
+RESET_RESEND_SECONDS = 60  # at most one reset e-mail a minute per login, whoever asks
 
 
-def invitation_link(user: User) -> str:
-    """The absolute link that lets `user` choose a password (valid 7 days, single use)."""
-    token = people.password_token(current_app.config["SECRET_KEY"], user)
-    return url_for("auth.set_password", token=token, _external=True)
+def public_url(endpoint: str, **values) -> str:
+    """PUBLIC_URL + the path of `endpoint`: the same whatever host a request came to."""
+    base = str(current_app.config["PUBLIC_URL"]).rstrip("/")
+    path = current_app.url_map.bind("localhost", script_name="/").build(endpoint, values)
+    return base + path
 
 
-def invite_holder(session: Session, email: str, *, actor: str) -> tuple[User, str, bool]:
-    """Make sure a holder's e-mail has a customer login and send it an invitation.
+def invitation_link(user: User, *, now: datetime | None = None) -> str:
+    """A fresh link that lets `user` choose a first password (7 days, single use)."""
+    token = people.password_token(current_app.config["SECRET_KEY"], user, "invitation", now=now)
+    return public_url("auth.set_password", token=token)
 
-    Returns (user, link, sent). A login that already has a password gets no invitation.
-    """
-    user = people.invite_customer(session, email, actor=actor)
-    if user.password_hash:
-        return user, "", False
-    link = invitation_link(user)
-    sent = send_mail(
-        user.email,
-        _("Your credit account: choose a password"),
-        _(
-            "You can now see your credit and invoices online.\n\n"
-            "Choose your password here (valid for 7 days):\n%(link)s\n",
-            link=link,
-        ),
+
+def reset_link(user: User, *, now: datetime | None = None) -> str:
+    """A fresh link that lets `user` choose a new password (2 hours, single use)."""
+    token = people.password_token(current_app.config["SECRET_KEY"], user, "reset", now=now)
+    return public_url("auth.reset_password", token=token)
+
+
+def _request_locale() -> str | None:
+    if not has_request_context():
+        return None
+    locale = get_locale()
+    return str(locale) if locale else None
+
+
+def _queue(session: Session, topic: str, user: User, locale: str | None) -> None:
+    payload = {"user_id": user.id}
+    if locale:
+        payload["locale"] = locale
+    outbox.enqueue(session, topic=topic, recipient=user.email, payload=payload)
+
+
+def _waiting(session: Session, topic: str, user: User, since: datetime | None = None) -> bool:
+    """Whether a message of `topic` for `user` is still pending (or was made after `since`)."""
+    recent = OutboxMessage.status == "pending"
+    if since is not None:
+        recent = or_(recent, OutboxMessage.created_at >= since)
+    return bool(
+        session.scalar(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.topic == topic, OutboxMessage.recipient == user.email, recent)
+            .limit(1)
+        )
     )
-    return user, link, sent
 
 
-def send_reset(session: Session, email: str) -> bool:
-    """E-mail a reset link if the address has an active login; say nothing either way."""
-    user = session.scalar(select(User).where(User.email == email.strip().lower(), User.active))
+def invite_login(
+    session: Session, email: str, *, actor: str, role: str = "customer", staff: bool = True
+) -> tuple[User, bool]:
+    """Queue an invitation for the login of `email` (creating it with `role` if missing).
+
+    Joins the caller's write transaction. A login that already has a password, or is
+    inactive, gets no invitation. Returns (user, whether an invitation is on its way).
+    With staff=False an existing staff login is refused (`not_a_customer`).
+    """
+    email = normalize_email(email)
+    with write_transaction(session):
+        # locked: two invitations at once cannot both find nothing waiting
+        user = session.scalar(select(User).where(User.email == email).with_for_update())
+        if user is None:
+            user = people.create_user(session, email, role, actor=actor)
+        elif user.role != "customer" and not staff:
+            raise Conflict("not_a_customer", f"{email} is a staff login.", "email")
+        if user.password_hash or not user.active:
+            return user, False
+        if not _waiting(session, "invitation", user):
+            _queue(session, "invitation", user, None)
+            audit(session, actor, "user.invite", user, email=user.email)
+    return user, True
+
+
+def invite_holder(session: Session, email: str, *, actor: str) -> tuple[User, bool]:
+    """Give a holder's e-mail a customer login and queue its invitation, in the caller's
+    transaction (so a refusal writes nothing when the caller wraps it with add_holder).
+
+    Raises Conflict("not_a_customer", …, "email") for a staff login, and `not_a_holder`
+    when the e-mail holds no account. Returns (user, whether an invitation was queued or
+    is still waiting); False when the login already has a password (or is inactive).
+    """
+    return invite_login(session, email, actor=actor, role="customer", staff=False)
+
+
+def send_reset(session: Session, email: str) -> None:
+    """Queue a reset e-mail for an active login with this address; do nothing otherwise.
+
+    The caller answers the same words either way; sending happens after the answer.
+    """
+    try:
+        email = normalize_email(email)
+    except InvalidInput:
+        email = None
+    with write_transaction(session):  # the same work whether or not the login exists
+        user = session.scalar(
+            select(User).where(User.email == email, User.active).with_for_update()
+        )
+        if user is None:
+            return
+        since = throttle.now() - timedelta(seconds=RESET_RESEND_SECONDS)
+        if not _waiting(session, "reset", user, since):
+            _queue(session, "reset", user, _request_locale())
+
+
+# --- rendering at send time (called by outbox.send_pending) ------------------------------
+
+
+def _user_of(session: Session, message: OutboxMessage) -> User | None:
+    user_id = (message.payload or {}).get("user_id")
+    user = session.get(User, user_id, populate_existing=True) if isinstance(user_id, int) else None
+    if user is None or not user.active or user.email != message.recipient:
+        return None
+    return user
+
+
+def _locale(session: Session, message: OutboxMessage) -> str:
+    locale = (message.payload or {}).get("locale")
+    if not locale:
+        from .credit.settings import get_settings
+
+        locale = get_settings(session).locale or "en"
+    return str(locale)
+
+
+def render_invitation(session: Session, message: OutboxMessage, now: datetime):
+    """(subject, body) of an invitation with a fresh link, or None if no longer wanted."""
+    user = _user_of(session, message)
+    if user is None or user.password_hash:
+        return None
+    link = invitation_link(user, now=now)
+    with force_locale(_locale(session, message)):
+        if user.is_staff:
+            return _("Your login to the credit portal: choose a password"), _(
+                "You have a login to the store's credit portal.\n\n"
+                "Choose your password here (valid for 7 days, once):\n%(link)s\n",
+                link=link,
+            )
+        return _("Your credit account: choose a password"), _(
+            "You can now see your credit and invoices online.\n\n"
+            "Choose your password here (valid for 7 days, once):\n%(link)s\n",
+            link=link,
+        )
+
+
+def render_reset(session: Session, message: OutboxMessage, now: datetime):
+    """(subject, body) of a reset e-mail with a fresh link, or None if no longer wanted."""
+    user = _user_of(session, message)
     if user is None:
-        return False
-    token = people.password_token(current_app.config["SECRET_KEY"], user)
-    link = url_for("auth.reset_password", token=token, _external=True)
-    return send_mail(
-        user.email,
-        _("Reset your password"),
-        _(
+        return None
+    link = reset_link(user, now=now)
+    with force_locale(_locale(session, message)):
+        return _("Reset your password"), _(
             "Someone asked to reset your password. If it was you, open this link "
             "within 2 hours:\n%(link)s\n\nOtherwise ignore this message.",
             link=link,
-        ),
-    )
+        )
+
+
+outbox.register("invitation", render_invitation)
+outbox.register("reset", render_reset)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -27,12 +28,23 @@ SCOPES = (
     "storeconfig:read",
     "storeconfig:write",
 )
-MIN_PASSWORD = 8
+STAFF_ROLES = ("owner", "finance", "support")
+MIN_STAFF_PASSWORD = 12
+MIN_CUSTOMER_PASSWORD = 10
 
 
-def _check_password(password: str) -> str:
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput("weak_password", f"Use at least {MIN_PASSWORD} characters.", "password")
+def min_password(role: str) -> int:
+    """The shortest password a login of this role may choose."""
+    return MIN_STAFF_PASSWORD if role in STAFF_ROLES else MIN_CUSTOMER_PASSWORD
+
+
+def _check_password(password: str, role: str) -> str:
+    minimum = min_password(role)
+    if len(password or "") < minimum:
+        kind = "a staff" if role in STAFF_ROLES else "a customer"
+        raise InvalidInput(
+            "weak_password", f"Use at least {minimum} characters for {kind} password.", "password"
+        )
     return password
 
 
@@ -50,7 +62,7 @@ def create_user(
     if role not in ROLES:
         raise InvalidInput("invalid_role", f"Role must be one of {', '.join(ROLES)}.", "role")
     if password is not None:
-        _check_password(password)
+        _check_password(password, role)
     with write_transaction(session):
         if session.scalar(select(User.id).where(User.email == email)):
             raise Conflict("duplicate_email", f"{email} already has a login.", "email")
@@ -71,12 +83,30 @@ def create_user(
 
 
 def set_password(session: Session, user: User, password: str, *, actor: str) -> None:
-    """Store a new password hash."""
-    _check_password(password)
+    """Store a new password hash and end every session of the user (log in again after)."""
     with write_transaction(session):
-        user = session.get(User, user.id)
+        user = session.get(User, user.id, populate_existing=True)
+        _check_password(password, user.role)
         user.password_hash = generate_password_hash(password)
+        user.session_version = User.session_version + 1
         audit(session, actor, "user.password", user)
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session (and remember-me cookie) of a user: logout, everywhere."""
+    with write_transaction(session):
+        session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(session_version=User.session_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def check_password(user: User, password: str) -> bool:
+    """Whether `password` is this (active) user's password."""
+    ok = check_password_hash(user.password_hash or _DUMMY_HASH, password or "")
+    return bool(ok and user.password_hash and user.active)
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
@@ -171,35 +201,67 @@ def customer_account_ids(session: Session, email: str) -> list[str]:
 
 INVITE_MAX_AGE = 7 * 24 * 3600
 RESET_MAX_AGE = 2 * 3600
+# Each purpose signs with its own salt: a reset token is never an invitation, nor back.
+TOKEN_PURPOSES = {
+    "invitation": ("portal-invitation", INVITE_MAX_AGE),
+    "reset": ("portal-password-reset", RESET_MAX_AGE),
+}
 
 
-def _serializer(secret_key: str):
-    from itsdangerous import URLSafeTimedSerializer
+def _serializer(secret_key: str, purpose: str, now: datetime | None):
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-    return URLSafeTimedSerializer(secret_key, salt="portal-password")
+    class Signer(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int((now or utcnow()).timestamp())
+
+    salt, _max_age = TOKEN_PURPOSES[purpose]
+    return URLSafeTimedSerializer(secret_key, salt=salt, signer=Signer)
 
 
 def _fingerprint(user: User) -> str:
-    # A token stops working once the password it was issued for changes: single use.
-    return hashlib.sha256((user.password_hash or "unset").encode()).hexdigest()[:16]
+    # A token stops working once the password it was issued for changes (single use), and
+    # once the user's sessions are ended (logout, deactivation, another password change).
+    state = f"{user.password_hash or 'unset'}:{user.session_version or 0}"
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
 
 
-def password_token(secret_key: str, user: User) -> str:
-    """A signed, single-use token to set this user's password."""
-    return _serializer(secret_key).dumps({"u": user.id, "f": _fingerprint(user)})
+def password_token(
+    secret_key: str, user: User, purpose: str, *, now: datetime | None = None
+) -> str:
+    """A signed, single-use token to set this user's password ("invitation" or "reset")."""
+    return _serializer(secret_key, purpose, now).dumps({"u": user.id, "f": _fingerprint(user)})
 
 
-def user_for_token(session: Session, secret_key: str, token: str, max_age: int) -> User | None:
-    """The user a valid, unexpired, unused token was issued for, or None."""
-    from itsdangerous import BadSignature
+def user_for_token(
+    session: Session,
+    secret_key: str,
+    token: str,
+    purpose: str,
+    *,
+    now: datetime | None = None,
+    max_age: int | None = None,
+) -> User | None:
+    """The active user a valid, unexpired, unused token of this purpose was issued for."""
+    from itsdangerous import BadData
 
+    salt_and_age = TOKEN_PURPOSES.get(purpose)
+    if salt_and_age is None:
+        return None
     try:
-        data = _serializer(secret_key).loads(token, max_age=max_age)
-    except (BadSignature, TypeError, ValueError):
+        data = _serializer(secret_key, purpose, now).loads(
+            token, max_age=salt_and_age[1] if max_age is None else max_age
+        )
+    except (BadData, TypeError, ValueError):
         return None
-    user = session.get(User, data.get("u")) if isinstance(data, dict) else None
-    if user is None or not user.active or data.get("f") != _fingerprint(user):
+    user_id = data.get("u") if isinstance(data, dict) else None
+    if not isinstance(user_id, int):
         return None
+    user = session.get(User, user_id, populate_existing=True)
+    if user is None or not user.active:
+        return None
+    if not hmac.compare_digest(str(data.get("f")), _fingerprint(user)):
+        return None  # already used, or issued before the sessions were ended
     return user
 
 
@@ -270,6 +332,8 @@ def change_user(
             select(Holder.id).where(Holder.email == user.email)
         ):
             raise Conflict("not_a_holder", f"{user.email} is not a holder of any account.")
+        if user.active and not new_active:
+            user.session_version = User.session_version + 1  # its sessions end now
         user.role, user.active = new_role, new_active
         audit(session, actor, "user.change", user, role=new_role, active=new_active)
     return user

@@ -1,15 +1,21 @@
-"""Flask-Login wiring: load the user of a session, send anonymous visitors to /login."""
+"""Flask-Login wiring: sessions that end on the server, and /login for anonymous visitors.
+
+The session stores "<user id>:<session version>" (`User.get_id`); the version is bumped
+on logout, password change and deactivation, and every request compares it, so a copied
+cookie or a remember-me cookie stops working the moment the session is ended.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_user, logout_user
 
+from .. import people
 from ..extensions import db, login_manager
 from ..models import User
 
@@ -20,14 +26,45 @@ def init(state) -> None:
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
     state.app.context_processor(layout_context)
+    state.app.before_request(forget_loaded_user)
+
+
+def forget_loaded_user() -> None:
+    """Load the user afresh on every request: Flask-Login caches it in `g`, which outlives
+    a request when an app context is shared by several (as in tests)."""
+    g.pop("_login_user", None)
 
 
 def load_user(user_id: str) -> User | None:
-    """The user stored in the session cookie, or None if it no longer exists."""
+    """The user of a session ("<id>:<session version>"), or None when the user is gone or
+    inactive, or the version is old: logout, a password change or a deactivation ended it.
+    """
+    user_key, _sep, version = str(user_id or "").partition(":")
     try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+        user_key, version = int(user_key), int(version)
+    except ValueError:
         return None
+    user = db.session.get(User, user_key, populate_existing=True)
+    if user is None or not user.active or (user.session_version or 0) != version:
+        return None
+    return user
+
+
+def start_session(user: User) -> None:
+    """Log `user` in on a clean session: nothing from before the login survives, so the
+    CSRF token changes (and a session id planted before login is worthless)."""
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    login_user(user)
+
+
+def end_session() -> None:
+    """Log out here and everywhere: bump the session version, then clear this session."""
+    if current_user.is_authenticated:
+        people.end_sessions(db.session, current_user.id)
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    logout_user()
 
 
 def unauthorized() -> Response:

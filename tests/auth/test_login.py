@@ -153,6 +153,10 @@ def test_csrf_is_enforced_when_enabled(app, client, make_user):
     data = {"email": user.email, "password": ROLE_PASSWORD, "csrf_token": token}
     assert client.post("/login", data=data).location == "/admin"
     assert client.post("/logout").status_code == 400
+    # The login started a new session with a new token (tests/auth/test_sessions.py).
+    assert client.post("/logout", headers={"X-CSRFToken": token}).status_code == 400
+    page = client.get("/admin").get_data(as_text=True)
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
     assert client.post("/logout", headers={"X-CSRFToken": token}).location == "/login"
 
 

@@ -1,0 +1,294 @@
+"""The outbox: e-mails written in the transaction that causes them, sent afterwards.
+
+- `enqueue` adds a row inside the caller's `write_transaction` (it never commits), so a
+  change and the message it causes are saved together or not at all.
+- `send_pending` claims due rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: in a
+  write transaction) with a short lease, renders each one *at send time* by its topic,
+  sends it over SMTP with a stable `Message-ID`, and marks it sent, or records the error
+  and a later attempt (exponential backoff; "failed" after `OUTBOX_MAX_ATTEMPTS`). SMTP
+  failures never raise out of it. A crash between sending and marking re-sends at most
+  that one message, after the lease.
+- Messages that carry a secret link (invitation, reset) store only what is needed to make
+  one (`{"user_id": 3}`): the token and the link are made fresh when the message is sent,
+  so no usable link is ever stored, logged or shown.
+- In the web process, rows enqueued during a request are sent once the response has been
+  delivered (`call_on_close`), in an app context of their own: the answer never waits for
+  SMTP, an SMTP failure is never a 500, and the timing of a reset request does not tell
+  whether the address has a login. Without MAIL_SERVER the rows simply wait for
+  `flask --app portal outbox send` (or a worker calling `send_pending`).
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
+from urllib.parse import urlsplit
+
+from flask import Flask, after_this_request, current_app, has_request_context, request
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from . import mail
+from .credit.ledger import write_transaction
+from .database import WRITE
+from .models import OutboxMessage
+from .throttle import now as clock_now
+
+# A renderer turns a row into (subject, body), or None when the message no longer makes
+# sense (the invited user has chosen a password, the login was deactivated …).
+Renderer = Callable[[Session, OutboxMessage, datetime], "tuple[str, str] | None"]
+_RENDERERS: dict[str, Renderer] = {}
+_REQUEST_IDS = "portal.outbox_ids"
+# Refusals of one message; anything else (connection refused, timeout, login refused)
+# means the server is unreachable and the rest of the batch waits for the next pass.
+MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+def register(topic: str, renderer: Renderer) -> None:
+    """Teach the outbox to render the messages of `topic`."""
+    _RENDERERS[topic] = renderer
+
+
+def _renderer(topic: str) -> Renderer | None:
+    from . import invitations  # noqa: F401  (registers "invitation" and "reset")
+
+    return _RENDERERS.get(topic)
+
+
+def _config(name: str, default: int) -> int:
+    return int(current_app.config.get(name, default))
+
+
+def enqueue(
+    session: Session,
+    *,
+    topic: str,
+    recipient: str,
+    payload: dict,
+    dedupe_key: str | None = None,
+    kind: str = "email",
+) -> OutboxMessage | None:
+    """Add a message to the current write transaction (never commits by itself).
+
+    With a `dedupe_key` already in the outbox nothing is added and None is returned: "at
+    most one message per cause" is a database fact.
+    """
+    if not session.info.get(WRITE):
+        raise RuntimeError("outbox.enqueue must run inside write_transaction")
+    at = clock_now()
+    values = {
+        "kind": kind,
+        "topic": topic,
+        "recipient": recipient,
+        "payload": dict(payload),
+        "dedupe_key": dedupe_key,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": at,
+        "last_error": "",
+        "created_at": at,
+    }
+    if dedupe_key is None:
+        row = OutboxMessage(**values)
+        session.add(row)
+        session.flush()
+    else:
+        new_id = session.execute(
+            _insert(session)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxMessage.id)
+        ).scalar_one_or_none()
+        if new_id is None:
+            return None
+        row = session.get(OutboxMessage, new_id)
+    _send_after_response(row.id)
+    return row
+
+
+def _insert(session: Session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(OutboxMessage)
+
+
+def message_id(row: OutboxMessage) -> str:
+    """The row's stable Message-ID: every attempt to send it carries the same one."""
+    host = urlsplit(current_app.config.get("PUBLIC_URL") or "").hostname or "localhost"
+    return f"<outbox.{row.id}.{int(row.created_at.timestamp())}@{host}>"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt (1 min, 2, 4, 8 … ≤ 6 h)."""
+    base = _config("OUTBOX_RETRY_DELAY", 60)
+    return timedelta(seconds=min(6 * 3600, base * 2 ** max(0, min(attempts - 1, 20))))
+
+
+def send_pending(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    limit: int = 100,
+    ids: list[int] | None = None,
+) -> tuple[int, int]:
+    """Send the due pending messages (only `ids`, when given); returns (sent, failed).
+
+    Without MAIL_SERVER nothing is claimed and the rows stay pending. Never raises for an
+    SMTP problem: the error is stored on the row with the time of the next attempt.
+    """
+    if not mail.configured():
+        return 0, 0
+    stamp = (lambda: now) if now is not None else clock_now
+    claimed = _claim(session, stamp(), limit, ids)
+    sent = failed = 0
+    for position, row_id in enumerate(claimed):
+        outcome = _send_one(session, row_id, stamp)
+        if outcome == "sent":
+            sent += 1
+            continue
+        failed += 1
+        if outcome == "unreachable":
+            _release(session, claimed[position + 1 :], stamp())
+            break
+    return sent, failed
+
+
+def _claim(session: Session, at: datetime, limit: int, ids: list[int] | None) -> list[int]:
+    """Lease the due rows to this sender: one more attempt, no other sender until the lease
+    ends (`OUTBOX_LEASE` seconds)."""
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.kind == "email",
+            OutboxMessage.next_attempt_at <= at,
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # rendered by PostgreSQL only
+    )
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(list(ids)))
+    with write_transaction(session):
+        claimed = list(session.scalars(query))
+        if claimed:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(claimed))
+                .values(
+                    attempts=OutboxMessage.attempts + 1,
+                    next_attempt_at=at + timedelta(seconds=_config("OUTBOX_LEASE", 300)),
+                )
+                .execution_options(synchronize_session=False)
+            )
+    return claimed
+
+
+def _send_one(session: Session, row_id: int, stamp) -> str:
+    """Render and send one claimed row, then mark it: "sent", "failed" or "unreachable"."""
+    row = session.get(OutboxMessage, row_id, populate_existing=True)
+    topic = row.topic
+    renderer = _renderer(topic)
+    try:
+        rendered = renderer(session, row, stamp()) if renderer else None
+        if rendered is not None:
+            subject, body = rendered
+            message = mail.compose(row.recipient, subject, body, message_id=message_id(row))
+    except Exception as error:  # a bug in one template must not stop the others
+        session.rollback()
+        current_app.logger.exception("outbox message %s (%s) not rendered", row_id, topic)
+        _mark_failed(session, row_id, stamp(), f"render: {type(error).__name__}")
+        return "failed"
+    if rendered is None:
+        reason = "obsolete: nothing to send any more" if renderer else f"unknown topic {topic}"
+        _mark_failed(session, row_id, stamp(), reason, final=True)
+        return "failed"
+    try:
+        mail.deliver(message)
+    except (OSError, smtplib.SMTPException) as error:
+        text = f"{type(error).__name__}: {error}"
+        current_app.logger.warning("outbox message %s (%s) not sent: %s", row_id, topic, text[:200])
+        _mark_failed(session, row_id, stamp(), text)
+        return "failed" if isinstance(error, MESSAGE_ERRORS) else "unreachable"
+    _mark_sent(session, row_id, stamp())
+    return "sent"
+
+
+def _mark_sent(session: Session, row_id: int, at: datetime) -> None:
+    with write_transaction(session):
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+            .values(status="sent", sent_at=at, last_error="")
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _mark_failed(
+    session: Session, row_id: int, at: datetime, error: str, *, final: bool = False
+) -> None:
+    with write_transaction(session):
+        row = session.get(OutboxMessage, row_id, populate_existing=True, with_for_update=True)
+        if row is None or row.status != "pending":
+            return
+        row.last_error = error[:500]
+        if final or row.attempts >= _config("OUTBOX_MAX_ATTEMPTS", 5):
+            row.status = "failed"
+        else:
+            row.next_attempt_at = at + retry_delay(row.attempts)
+
+
+def _release(session: Session, row_ids: list[int], at: datetime) -> None:
+    """Give back claimed rows that were not tried (the server was unreachable)."""
+    if not row_ids:
+        return
+    with write_transaction(session):
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "pending")
+            .values(attempts=OutboxMessage.attempts - 1, next_attempt_at=at + retry_delay(1))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def counts(session: Session) -> dict[str, int]:
+    """How many messages are pending, sent and failed."""
+    rows = session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ).all()
+    return {"pending": 0, "sent": 0, "failed": 0, **{status: n for status, n in rows}}
+
+
+# --- sending from the web process --------------------------------------------------------
+
+
+def _send_after_response(row_id: int) -> None:
+    """Remember a row enqueued by this request, to send it once the answer is delivered."""
+    if not has_request_context():
+        return
+    ids = request.environ.setdefault(_REQUEST_IDS, [])
+    if not ids:
+        after_this_request(_schedule)
+    ids.append(row_id)
+
+
+def _schedule(response):
+    ids = list(request.environ.get(_REQUEST_IDS) or [])
+    if ids and mail.configured():
+        response.call_on_close(partial(send_in_background, current_app._get_current_object(), ids))
+    return response
+
+
+def send_in_background(app: Flask, ids: list[int]) -> None:
+    """Send these rows in an app context of their own; log (never raise) any failure."""
+    from .extensions import db
+
+    try:
+        with app.app_context():
+            send_pending(db.session, ids=ids)
+    except Exception as error:  # the answer is gone: nobody to tell but the log
+        app.logger.warning("outbox messages %s left for later: %s", ids, type(error).__name__)
