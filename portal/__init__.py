@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions created in extensions.py to this app."""
-    from . import database, i18n
+    from . import database, i18n, security
     from .extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    security.init_app(app)
     with app.app_context():
         database.configure_engine(db.engine)
 

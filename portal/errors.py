@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
-PAGES = {403: "errors/403.html", 404: "errors/404.html"}
+PAGES = {400: "errors/400.html", 403: "errors/403.html", 404: "errors/404.html"}
 
 
 def register_errorhandlers(app: Flask) -> None:
-    """Render 403 and 404 as pages extending base.html.
+    """Render 400, 403 and 404 as pages extending base.html.
 
     Handlers registered for a status code win over the generic HTTPException handler the
     JSON API installs (api/errors.py), so that handler is asked first: if it answers

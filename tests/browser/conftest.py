@@ -5,6 +5,11 @@ migrated template database, in a thread of this process; tests arrange data thro
 `live_server.app` against the same file. `browser` is Debian's Chromium driven by
 Playwright; without it the tests are skipped, unless REQUIRE_BROWSER=1 (CI), where they
 fail. `page` is a fresh browser context (own cookies) per test, in English.
+
+Every page of that context is watched: a test fails at teardown if the browser refused
+something under the Content-Security-Policy (portal/security.py), htmx was asked to
+evaluate code (allowEval is off), or a script threw. Pages of other contexts a test opens
+itself can be watched with `watch(page, problems)`.
 """
 
 from __future__ import annotations
@@ -96,13 +101,51 @@ def browser():
             chromium.close()
 
 
+# Console messages that mean the page broke the rules.
+PROBLEMS = ("Content Security Policy", "Refused to", "evalDisallowed")
+# Chromium logs CSP violations to the console; this also reports them from the page itself
+# (Playwright's init scripts are not subject to the page's CSP).
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  const target = event.target;
+  const element = target instanceof Element
+    ? ` on <${target.localName}${target.id ? " id=" + target.id : ""}>` : "";
+  const where = `${event.sourceFile}:${event.lineNumber}`;
+  console.error(`Content Security Policy violation: ${event.violatedDirective} `
+    + `blocked ${event.blockedURI || "inline"}${element} at ${where}`);
+});
+"""
+
+
+def watch(page, problems: list[str]) -> None:
+    """Append to `problems` what `page` logs about CSP violations, eval and script errors."""
+
+    def console(message) -> None:
+        if any(marker in message.text for marker in PROBLEMS):
+            problems.append(f"{page.url}: console {message.type}: {message.text}")
+
+    def page_error(error) -> None:
+        problems.append(f"{page.url}: page error: {error}")
+
+    page.on("console", console)
+    page.on("pageerror", page_error)
+
+
 @pytest.fixture
 def page(browser):
-    """A new page in its own browser context (no shared cookies), English locale."""
+    """A new page in its own browser context (no shared cookies), English locale.
+
+    The test fails at teardown if any page of the context broke the CSP or threw.
+    """
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
+    context.add_init_script(REPORT_VIOLATIONS)
+    problems: list[str] = []
+    context.on("page", lambda opened: watch(opened, problems))
     page = context.new_page()
     try:
         yield page
     finally:
         context.close()
+    if problems:
+        pytest.fail("The browser reported:\n" + "\n".join(dict.fromkeys(problems)), pytrace=False)
