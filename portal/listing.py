@@ -10,6 +10,7 @@ same thing everywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -108,18 +109,57 @@ class Page:
         return self.offset + len(self.items) < self.total
 
 
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}", re.ASCII)
+
+
+def whole_number(raw: object) -> int | None:
+    """A count typed in a query string: 1 to 9 ASCII digits (spaces around allowed), or None.
+
+    Never `str.isdigit()` then `int()`: "²" is a digit to the first and not to the second,
+    and int() also reads "1_000", "٣" and 4,300-digit numbers.
+    """
+    text = str(raw if raw is not None else "").strip()
+    return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
+
+
 def _positive_int(raw: str, name: str) -> int:
-    text = str(raw).strip()
-    if not text.isdigit() or len(text) > 9 or int(text) < 1:
-        raise InvalidInput("invalid_paging", f"{name} must be a whole number from 1.", name)
-    return int(text)
+    number = whole_number(raw)
+    if number is None or number < 1:
+        raise InvalidInput(
+            "invalid_paging", f"{name} must be a whole number from 1 to 999999999.", name
+        )
+    return number
+
+
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL, lone surrogates: unstorable
+
+
+def _check_text(raw: object, name: str) -> None:
+    """Refuse text no database can compare with (PostgreSQL refuses NUL outright)."""
+    if _UNSTORABLE.search(str(raw)):
+        raise InvalidInput("invalid_filter", f"{name} must not contain NUL characters.", name)
+
+
+def _paging(args: Mapping[str, str], name: str, default: int, strict: bool) -> int:
+    """A page or page size from the query string: absent or empty is the default; a bad one
+    raises InvalidInput when `strict`, and means the default otherwise."""
+    raw = args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return _positive_int(raw, name)
+    except InvalidInput:
+        if strict:
+            raise
+        return default
 
 
 def parse(spec: ListingSpec, args: Mapping[str, str], *, strict: bool = True) -> ListingQuery:
     """Read q, sort, page, perPage, op and the declared filters from a query string.
 
-    Unknown sort keys fall back to the default. A filter value that does not parse
-    raises InvalidInput when `strict`, and is dropped otherwise (forms in the browser).
+    Unknown sort keys fall back to the default. A filter value, page or page size that does
+    not parse raises InvalidInput when `strict` (the API: a 400 naming it); otherwise the
+    filter is dropped and the page is the first, of the default size (pages in the browser).
     """
     filters: dict[str, str] = {}
     for flt in spec.filters:
@@ -127,19 +167,21 @@ def parse(spec: ListingSpec, args: Mapping[str, str], *, strict: bool = True) ->
         if raw in (None, ""):
             continue
         try:
+            _check_text(raw, flt.name)
             flt.parse(raw)
         except InvalidInput:
             if strict:
                 raise
             continue
         filters[flt.name] = raw
-    per_page = spec.per_page
-    if args.get("perPage"):
-        per_page = min(_positive_int(args["perPage"], "perPage"), spec.max_per_page)
-    page = _positive_int(args["page"], "page") if args.get("page") else 1
+    per_page = min(_paging(args, "perPage", spec.per_page, strict), spec.max_per_page)
+    page = _paging(args, "page", 1, strict)
     op = "or" if str(args.get("op", "")).lower() == "or" else "and"
+    q = str(args.get("q") or "")
+    if strict:
+        _check_text(q, "q")
     return ListingQuery(
-        q=str(args.get("q") or "").strip()[:200],
+        q=_UNSTORABLE.sub("", q).strip()[:200],
         sort=_clean_sort(spec, args),
         filters=filters,
         page=page,

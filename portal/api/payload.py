@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response, request
 
+from ..listing import whole_number
 from . import bp
 from .errors import ApiError
 
@@ -37,14 +38,18 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def check_text(value: str, where: str) -> str:
+def check_text(value: str, where: str, field: str | None = None) -> str:
     """Refuse NUL characters and lone surrogates, which no database column can store."""
     if "\x00" in value:
-        raise ApiError("invalid_input", f"{where} must not contain NUL characters.", status=400)
+        raise ApiError(
+            "invalid_input", f"{where} must not contain NUL characters.", field, status=400
+        )
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ApiError("invalid_input", f"{where} is not valid UTF-8 text.", status=400) from None
+        raise ApiError(
+            "invalid_input", f"{where} is not valid UTF-8 text.", field, status=400
+        ) from None
     return value
 
 
@@ -181,22 +186,29 @@ def check_request_text() -> None:
     """Refuse NUL characters in the query string and path, as in bodies."""
     for name, value in request.args.items(multi=True):
         check_text(name, "query string")
-        check_text(value, name)
+        check_text(value, name, name)
     for name, value in (request.view_args or {}).items():
-        check_text(str(value), name)
+        check_text(str(value), name, name)
 
 
 def _position(raw: str, name: str) -> int:
-    text = str(raw).strip()
-    if not text.isdigit() or len(text) > 9 or int(text) < 1:
-        raise ApiError("invalid_paging", f"{name} must be a position from 1.", name, status=400)
-    return int(text)
+    """A 1-based position: 1 to 9 ASCII digits ("²" and "٣" are not), or a 400 naming it."""
+    number = whole_number(raw)
+    if number is None or number < 1:
+        raise ApiError(
+            "invalid_paging",
+            f"{name} must be a position from 1 to 999999999 (digits 0-9 only).",
+            name,
+            status=400,
+        )
+    return number
 
 
 def window(args, *, default_size: int = 20, max_size: int = 1000) -> tuple[int, int] | None:
     """The contract's paging: `from`/`to` are 1-based positions, both included.
 
     Returns (offset, limit), or None when neither is given (listing paging applies).
+    A position that is not a whole number from 1 is a 400 naming the parameter.
     """
     if not args.get("from") and not args.get("to"):
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 
 MAX_QUANTITY = 99
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 CENT = Decimal("0.01")
 
 
@@ -86,11 +88,16 @@ class Cart:
 
 
 def _quantity(raw: str | None) -> int:
-    """A quantity typed by someone: blank or unusable is 0, at most MAX_QUANTITY."""
+    """A quantity typed by someone: ASCII digits, at most MAX_QUANTITY; anything else is 0.
+
+    "²" passes str.isdigit() and then makes int() fail, so only 0-9 are read, and a long
+    run of digits (99999999999) is simply more than MAX_QUANTITY, without converting it.
+    """
     text = str(raw or "").strip()
-    if not text.isdigit() or len(text) > 6:
+    if not _DIGITS.fullmatch(text):
         return 0
-    return min(int(text), MAX_QUANTITY)
+    digits = text.lstrip("0") or "0"
+    return MAX_QUANTITY if len(digits) > 6 else min(int(digits), MAX_QUANTITY)
 
 
 def read_cart(values: Mapping[str, str]) -> Cart:

@@ -88,7 +88,7 @@ def place(
         seen = Decimal(str(seen_total or ""))
     except InvalidOperation:
         seen = None
-    if seen != cart.total:
+    if seen is None or not seen.is_finite() or seen != cart.total:  # sNaN cannot be compared
         return None, _("Your cart changed: check the total and place the order again.")
     try:
         hold = credit.authorize(
@@ -135,6 +135,8 @@ def refusal_text(error: credit.CreditError, total: Decimal, view: figures.Custom
 
 def find_order(session: Session, order_id: str, account_ids: list[str]) -> PreAuthorization | None:
     """The latest purchase with this order id on one of these accounts, or None."""
+    if "\x00" in order_id:  # no order id has one, and PostgreSQL refuses to compare it
+        return None
     return session.scalar(
         select(PreAuthorization)
         .where(PreAuthorization.order_id == order_id, PreAuthorization.account_id.in_(account_ids))

@@ -5,7 +5,7 @@ import re
 from flask import Response, abort, request, stream_with_context, url_for
 from flask_login import current_user
 
-from .. import credit, figures, people
+from .. import credit, figures, listing, people
 from ..access import roles_required
 from ..extensions import db
 from ..htmx import is_htmx, render_page_or_fragment
@@ -22,9 +22,9 @@ FRAGMENTS = {
 
 
 def _page_number(name: str) -> int:
-    """A page number from the query string; anything unusable means the first page."""
-    value = request.args.get(name, 1, type=int)
-    return value if value and 0 < value <= MAX_PAGE else 1
+    """A page number from the query string (ASCII digits); anything unusable means page 1."""
+    value = listing.whole_number(request.args.get(name))
+    return value if value and value <= MAX_PAGE else 1
 
 
 def _my_accounts():

@@ -43,6 +43,40 @@ def test_bad_filter_values_raise_or_are_dropped():
         listing.parse(listing.INVOICES, {"page": "0"})
 
 
+@pytest.mark.parametrize("raw", ["-1", "0", "abc", "²", "٣", "1.5", "1_0", "99999999999999"])
+@pytest.mark.parametrize("name", ["page", "perPage"])
+def test_bad_paging_raises_when_strict_and_falls_back_otherwise(name, raw):
+    with pytest.raises(credit.InvalidInput) as error:
+        listing.parse(listing.INVOICES, {name: raw})
+    assert (error.value.code, error.value.field) == ("invalid_paging", name)
+    assert name in error.value.message
+    query = listing.parse(listing.AUDIT, {name: raw, "actor": "ana"}, strict=False)
+    assert (query.page, query.per_page) == (1, listing.AUDIT.per_page)
+    assert dict(query.filters) == {"actor": "ana"}
+
+
+def test_good_paging_is_read_and_the_size_capped():
+    query = listing.parse(listing.AUDIT, {"page": " 3 ", "perPage": "100000000"}, strict=False)
+    assert (query.page, query.per_page) == (3, listing.AUDIT.max_per_page)
+    assert listing.parse(listing.AUDIT, {"page": "", "perPage": ""}).page == 1
+
+
+@pytest.mark.parametrize("raw", ["²", "abc", "2024-13-45", "-1", "a\x00b"])
+def test_bad_dates_and_nul_characters_raise_or_are_dropped(raw):
+    query = listing.parse(listing.AUDIT, {"from": raw, "to": raw, "actor": raw}, strict=False)
+    assert dict(query.filters) == ({} if "\x00" in raw else {"actor": raw})
+    with pytest.raises(credit.InvalidInput) as error:
+        listing.parse(listing.STATEMENTS, {"from": raw})
+    assert (error.value.code, error.value.field) == ("invalid_filter", "from")
+
+
+def test_nul_characters_leave_the_search_or_refuse_it():
+    assert listing.parse(listing.AUDIT, {"q": " a\x00b "}, strict=False).q == "ab"
+    with pytest.raises(credit.InvalidInput) as error:
+        listing.parse(listing.AUDIT, {"q": "a\x00b"})
+    assert error.value.field == "q"
+
+
 def test_to_args_drops_the_page_when_the_search_changes():
     query = listing.parse(listing.ACCOUNTS, {"status": "Open", "page": "3"})
     assert query.to_args() == {"status": "Open", "page": "3"}

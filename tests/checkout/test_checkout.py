@@ -100,7 +100,11 @@ def test_cart_totals_are_exact_decimals():
 
 
 @pytest.mark.parametrize(
-    ("raw", "quantity"), [("", 0), ("abc", 0), ("-2", 0), ("1.5", 0), ("1000", 99), (" 4 ", 4)]
+    ("raw", "quantity"),
+    [
+        *[("", 0), ("abc", 0), ("-2", 0), ("1.5", 0), ("1000", 99), (" 4 ", 4)],
+        *[("²", 0), ("٣", 0), ("1e3", 0), ("1_0", 0), ("0012", 12), ("99999999999", 99)],
+    ],
 )
 def test_unusable_quantities_are_cleaned(raw, quantity):
     assert read_cart({"qty-paper": raw}).lines[0].quantity == quantity
@@ -119,6 +123,18 @@ def test_anonymous_visitor_sees_the_cart_and_a_login_link(app, client):
     assert "Log in to pay with credit" in html
     assert 'href="/login?next=/checkout?qty-paper%3D1' in html
     assert 'id="place-order"' not in html
+
+
+def test_unicode_digits_and_huge_quantities_in_the_url_are_not_errors(app, client):
+    status, html = get(client, "?qty-paper=²&qty-toner=99999999999&qty-chair=-3&qty-pens=٣")
+    assert status == 200
+    assert formatted(app, "34551.00") in html  # 99 × 349.00, the rest ignored
+
+
+def test_a_customer_with_bad_quantities_sees_the_page(client, make_account, customer):
+    customer(make_account(limit="5000").email)
+    status, html = get(client, "?qty-paper=²&qty-toner=-3&qty-chair=99999999999&qty-pens=abc")
+    assert status == 200 and 'id="place-order"' in html
 
 
 def test_login_link_brings_the_customer_back_to_checkout(client, session, make_account):
@@ -322,6 +338,17 @@ def test_a_changed_cart_is_not_charged(client, session, make_account, customer):
     assert holds(session) == []
 
 
+@pytest.mark.parametrize("total", ["sNaN", "Infinity"])  # sNaN cannot even be compared
+def test_a_total_that_is_not_a_number_is_a_changed_cart(
+    client, session, make_account, customer, total
+):
+    customer(make_account(limit="5000").email)
+    values = form_values(get(client)[1]) | {"total": total, "qty-paper": "²"}
+    response = client.post("/checkout/orders", data=values)
+    assert response.status_code == 422 and "Your cart changed" in response.get_data(as_text=True)
+    assert holds(session) == []
+
+
 def test_a_term_the_store_does_not_offer_is_refused(client, session, make_account, customer):
     customer(make_account(limit="5000").email)
     values = form_values(get(client)[1]) | {"term": "1/2/3"}
@@ -348,6 +375,7 @@ def test_an_order_of_someone_else_is_404(client, session, make_account, purchase
     customer(mine.email)
     assert client.get("/checkout/orders/ORD-00000042").status_code == 404
     assert client.get("/checkout/orders/ORD-99999999").status_code == 404
+    assert client.get("/checkout/orders/ORD%00").status_code == 400  # no NUL reaches a page
 
 
 def test_the_order_page_follows_the_hold(client, session, make_account, purchase, customer):
