@@ -1,4 +1,11 @@
-"""Buyers at checkout: which account pays, found by e-mail or document, or opened for them."""
+"""Buyers at checkout: which account pays, found by holder e-mail, or opened for them.
+
+The e-mail is what identifies a buyer: an account pays only for a main holder or a
+dependent of it. A document is public (a company's CNPJ is printed on its invoices), so
+it never finds an account on its own; it only chooses among the accounts of which the
+e-mail is a holder. E-mails are compared whole (lower-cased): `ana+x@…` and `a.na@…` are
+other people than `ana@…`, so a capped dependent cannot pass as someone else.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +24,15 @@ from .validation import normalize_document, normalize_email
 _LENGTHS = {"CPF": 11, "CNPJ": 14}
 
 
-def _email(raw: str | None) -> str | None:
+def buyer_email(raw: str | None) -> str | None:
+    """The e-mail as holders are stored (trimmed, lower-cased), or None if unusable."""
     try:
         return normalize_email(raw) if raw else None
     except InvalidInput:
         return None
 
 
-def _document(raw: str | None, document_type: str | None) -> tuple[str, str] | None:
+def buyer_document(raw: str | None, document_type: str | None) -> tuple[str, str] | None:
     """(digits, CPF|CNPJ) from a document with any punctuation, or None if unusable.
 
     The type is taken from `document_type` when it agrees with the number of digits,
@@ -41,27 +49,45 @@ def _document(raw: str | None, document_type: str | None) -> tuple[str, str] | N
 
 
 def _find(session: Session, email: str | None, document: tuple[str, str] | None):
-    if email is not None:
-        rows = session.execute(
-            select(Holder.level, Account)
-            .join(Account, Account.id == Holder.account_id)
-            .where(Holder.email == email)
-            .order_by(Holder.level, Account.created_at, Account.id)
-        ).all()
-        if rows and rows[0][0] == 1:
-            return rows[0][1]
-        for _level, account in rows:  # a dependent of several accounts: the document decides
-            if document is not None and (account.document, account.document_type) == document:
-                return account
-        if rows:
-            return rows[0][1]
-    if document is not None:
-        return session.scalar(
-            select(Account).where(
+    """The account the e-mail holds that `document` designates, else its preferred one.
+
+    Preferred: the account of which the e-mail is the main holder, then the oldest one
+    of which it is a dependent. None when the e-mail is a holder of no account.
+    """
+    if email is None:
+        return None
+    accounts = session.scalars(
+        select(Account)
+        .join(Holder, Holder.account_id == Account.id)
+        .where(Holder.email == email)
+        .order_by(Holder.level, Account.created_at, Account.id)
+    ).all()
+    for account in accounts:
+        if document is not None and (account.document, account.document_type) == document:
+            return account
+    return accounts[0] if accounts else None
+
+
+def find_account(
+    session: Session,
+    *,
+    email: str | None = None,
+    document: str | None = None,
+    document_type: str | None = None,
+) -> Account | None:
+    """The account this buyer pays with, if they have one (never opens one)."""
+    return _find(session, buyer_email(email), buyer_document(document, document_type))
+
+
+def _document_taken(session: Session, document: tuple[str, str]) -> bool:
+    return (
+        session.scalar(
+            select(Account.id).where(
                 Account.document == document[0], Account.document_type == document[1]
             )
         )
-    return None
+        is not None
+    )
 
 
 def account_for_buyer(
@@ -75,22 +101,28 @@ def account_for_buyer(
 ) -> Account | None:
     """The account a checkout buyer pays with, or None.
 
-    Looked up in this order: the account whose main holder is the e-mail, an account
-    where the e-mail is a dependent (the one matching the document if several), the
-    account of the document (punctuation ignored; CPF 11 digits, CNPJ 14). When none
-    matches and the store opens accounts automatically, a new one is opened with the
-    store's default credit, which needs a valid e-mail and a valid CPF/CNPJ; without
-    them, None. Safe under concurrent checkouts of the same new buyer: the loser of the
-    race finds the winner's account.
+    Only an account of which the e-mail is a holder (main or dependent) pays: the one
+    whose document is the buyer's (punctuation ignored; CPF 11 digits, CNPJ 14) if the
+    e-mail holds several, else the one it is the main holder of, else the oldest one it
+    is a dependent of. A document alone finds nothing. When the e-mail holds no account
+    and the store opens accounts automatically, a new one is opened with the store's
+    default credit; that needs a valid e-mail and a valid CPF/CNPJ that has no account
+    yet (a document already taken under another e-mail is not the buyer's to use).
+    Safe under concurrent checkouts of the same new buyer: the loser of the race finds
+    the winner's account.
     """
-    address = _email(email)
-    doc = _document(document, document_type)
+    address = buyer_email(email)
+    doc = buyer_document(document, document_type)
     account = _find(session, address, doc)
     if account is not None or address is None or doc is None:
         return account
     settings = get_settings(session)
     if not settings.automatic_account_creation:
         return None
+    if _document_taken(session, doc):
+        # Not this buyer's to open, unless their own first purchase opened it just now
+        # (after the look-up above): look again, the e-mail decides.
+        return _find(session, address, doc)
     try:
         normalize_document(*doc)
     except InvalidInput:
@@ -113,7 +145,7 @@ def account_for_buyer(
 
 def holder_email(session: Session, account_id: str, email: str | None) -> str | None:
     """The buyer's e-mail, normalised, when it is a holder of the account; else None."""
-    address = _email(email)
+    address = buyer_email(email)
     if address is None:
         return None
     found = session.scalar(

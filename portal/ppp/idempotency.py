@@ -25,7 +25,8 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
 
 
-def _kept(session: Session, client: str, key: str) -> IdempotencyRecord | None:
+def kept(session: Session, client: str, key: str) -> IdempotencyRecord | None:
+    """The record kept for (client, key), if any."""
     return session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.client == client, IdempotencyRecord.key == key
@@ -45,7 +46,7 @@ def once(
     session: Session, client: str, key: str, digest: str, operation: Callable[[], dict]
 ) -> dict:
     """The result of `operation()`, run at most once for (client, key)."""
-    record = _kept(session, client, key)
+    record = kept(session, client, key)
     if record is not None:
         return _replay(record, digest)
     try:
@@ -57,7 +58,7 @@ def once(
             record.status_code = 200
             record.response_body = dumps(result)
     except IntegrityError:
-        record = _kept(session, client, key)
+        record = kept(session, client, key)
         if record is None:
             raise
         return _replay(record, digest)

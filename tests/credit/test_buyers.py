@@ -45,6 +45,17 @@ def test_dependent_of_several_accounts_the_document_decides(session, make_accoun
     assert find(session, email="shared@example.com").id in (first.id, second.id)
 
 
+def test_document_chooses_the_company_over_the_own_account(session, make_account):
+    own = make_account(email="owner@example.com")
+    company = make_account(document=CNPJ, document_type="CNPJ")
+    credit.add_holder(session, company.id, "owner@example.com", actor="t")
+    assert find(session, email="owner@example.com").id == own.id
+    found = find(session, email="owner@example.com", document="11.222.333/0001-81")
+    assert found.id == company.id
+    # a document of none of the e-mail's accounts: the e-mail's own account still pays
+    assert find(session, email="owner@example.com", document="39053344705").id == own.id
+
+
 @pytest.mark.parametrize(
     ("raw", "kind"),
     [
@@ -54,16 +65,31 @@ def test_dependent_of_several_accounts_the_document_decides(session, make_accoun
         ("529.982.247-25", "CNPJ"),  # the type disagrees with 11 digits: the length decides
     ],
 )
-def test_document_with_punctuation_finds_the_account(session, make_account, raw, kind):
-    account = make_account(document="52998224725")
-    assert find(session, email="stranger@example.com", document=raw, document_type=kind).id == (
-        account.id
-    )
+def test_document_with_punctuation_chooses_the_account(session, make_account, raw, kind):
+    first, second = make_account(), make_account(document="52998224725")
+    for account in (first, second):
+        credit.add_holder(session, account.id, "shared@example.com", actor="t")
+    found = find(session, email="shared@example.com", document=raw, document_type=kind)
+    assert found.id == second.id
 
 
-def test_cnpj_document_finds_the_account(session, make_account):
-    account = make_account(document=CNPJ, document_type="CNPJ")
-    assert find(session, document="11.222.333/0001-81").id == account.id
+@pytest.mark.parametrize("automatic", [False, True])
+def test_document_alone_finds_no_account(session, make_account, settings, automatic):
+    settings(automatic_account_creation=automatic, default_credit_value="500")
+    make_account(document=CNPJ, document_type="CNPJ")
+    make_account(document="52998224725")
+    assert find(session, document="11.222.333/0001-81") is None
+    assert find(session, email="stranger@example.com", document=CNPJ, document_type="cnpj") is None
+    assert find(session, email="stranger@example.com", document="529.982.247-25") is None
+    assert session.scalar(select(func.count()).select_from(Account)) == 2
+
+
+def test_alias_of_a_dependent_is_a_stranger(session, make_account):
+    account = make_account(email="boss@example.com")
+    credit.add_holder(session, account.id, "kid@example.com", actor="t", spending_cap="50")
+    for alias in ("kid+shop@example.com", "k.id@example.com", "kid+@example.com"):
+        assert find(session, email=alias, document=account.document) is None
+    assert find(session, email="Kid@Example.com").id == account.id
 
 
 def test_nothing_matches_without_automatic_creation(session, make_account):
@@ -111,6 +137,17 @@ def test_automatic_creation_needs_valid_document_and_email(session, settings, bu
     settings(automatic_account_creation=True, default_credit_value="100")
     assert find(session, **buyer) is None
     assert session.scalar(select(func.count()).select_from(Account)) == 0
+
+
+def test_automatic_creation_refuses_a_document_taken_by_another_email(
+    session, make_account, settings
+):
+    settings(automatic_account_creation=True, default_credit_value="500")
+    account = make_account(email="owner@example.com", document="39053344705")
+    assert find(session, email="new@example.com", document="390.533.447-05") is None
+    assert session.scalar(select(func.count()).select_from(Account)) == 1
+    assert session.scalar(select(func.count()).select_from(Holder)) == 1
+    assert find(session, email="owner@example.com", document="39053344705").id == account.id
 
 
 def test_holder_email_only_for_holders(session, make_account):

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from portal import credit, people
 from portal.credit.settings import add_business_days
-from portal.models import Invoice, PreAuthorization
+from portal.models import Account, Invoice, PreAuthorization
 
 from .conftest import key_headers, payment_body
 
@@ -83,32 +83,66 @@ def test_retry_with_same_payment_id_returns_the_same_answer(ppp, session, make_a
     account = make_account(limit="1000")
     first = ppp.pay(account, 200.0, payment_id="SAME")
     again = ppp.pay(account, 200.0, payment_id="SAME")
-    other_value = ppp.pay(account, 999.0, payment_id="SAME")  # still the first payment
+    other_value = ppp.pay(account, 999.0, payment_id="SAME")  # not a retry: refused
     assert first.get_json()["status"] == "approved"
-    assert first.data == again.data == other_value.data
+    assert first.data == again.data
+    assert (other_value.status_code, other_value.get_json()["code"]) == (400, "payment_id_reused")
     fresh()
     assert session.scalar(select(func.count()).select_from(PreAuthorization)) == 1
     assert credit.get_account(session, account.id).pre_authorized == Decimal("200.00")
 
 
-def test_found_by_document_with_punctuation(ppp, session, make_account, fresh):
-    account = make_account(document="52998224725")
-    response = ppp.pay(account, email="someone.else@example.com", document="529.982.247-25")
+def test_document_with_punctuation_chooses_among_the_buyer_accounts(
+    ppp, session, make_account, fresh
+):
+    first, second = make_account(), make_account(document="52998224725")
+    for account in (first, second):
+        credit.add_holder(session, account.id, "shared@example.com", actor="t")
+    response = ppp.pay(email="shared@example.com", document="529.982.247-25")
     assert response.get_json()["status"] == "approved"
     fresh()
     hold = session.scalars(select(PreAuthorization)).one()
-    assert hold.account_id == account.id and hold.holder_email is None
+    assert (hold.account_id, hold.holder_email) == (second.id, "shared@example.com")
+
+
+def test_document_alone_pays_nothing(ppp, session, make_account, fresh):
+    account = make_account(document="52998224725")
+    answer = ppp.pay(email="someone.else@example.com", document="529.982.247-25").get_json()
+    assert (answer["status"], answer["code"]) == ("denied", "account_not_found")
+    fresh()
+    assert session.scalar(select(func.count()).select_from(PreAuthorization)) == 0
+    assert credit.get_account(session, account.id).pre_authorized == Decimal("0.00")
+
+
+def _corporate(email: str) -> dict:
+    body = payment_body(email=email, document="39053344705")
+    body["miniCart"]["buyer"].update(
+        isCorporate=True, corporateDocument="11.222.333/0001-81", corporateName="Firm Ltda"
+    )
+    return body
 
 
 def test_corporate_buyer_pays_with_the_company_account(ppp, session, make_account, fresh):
     company = make_account(document="11222333000181", document_type="CNPJ")
-    body = payment_body(email="employee@example.com", document="39053344705")
-    body["miniCart"]["buyer"].update(
-        isCorporate=True, corporateDocument="11.222.333/0001-81", corporateName="Firm Ltda"
+    credit.add_holder(session, company.id, "employee@example.com", actor="t")
+    assert ppp.post("/payments", _corporate("employee@example.com")).get_json()["status"] == (
+        "approved"
     )
-    assert ppp.post("/payments", body).get_json()["status"] == "approved"
     fresh()
-    assert session.scalars(select(PreAuthorization)).one().account_id == company.id
+    hold = session.scalars(select(PreAuthorization)).one()
+    assert (hold.account_id, hold.holder_email) == (company.id, "employee@example.com")
+
+
+def test_stranger_with_a_company_cnpj_is_denied(ppp, session, make_account, settings, fresh):
+    company = make_account(document="11222333000181", document_type="CNPJ")
+    for automatic in (False, True):
+        settings(automatic_account_creation=automatic, default_credit_value="500")
+        answer = ppp.post("/payments", _corporate("stranger@example.com")).get_json()
+        assert (answer["status"], answer["code"]) == ("denied", "account_not_found")
+    fresh()
+    assert session.scalar(select(func.count()).select_from(PreAuthorization)) == 0
+    assert [a.id for a in session.scalars(select(Account))] == [company.id]
+    assert credit.get_account(session, company.id).pre_authorized == Decimal("0.00")
 
 
 def test_dependent_buys_within_the_cap(ppp, session, make_account, fresh):
