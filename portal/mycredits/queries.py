@@ -34,6 +34,13 @@ ORIGIN_LABELS = {
     "Refund": _l("Refund"),
     "Statement": _l("Adjustment"),
 }
+# What a customer reads for an entry instead of the staff's reason (reasons, file names and
+# notes typed in the back-office are internal).
+CUSTOMER_NOTES = {
+    "Credit": _l("Credit limit changed"),
+    "Statement": _l("Balance adjusted by the store"),
+    "Refund": _l("Refund from the store"),
+}
 STATEMENT_HEADER = (
     _l("Date"),
     _l("Type"),
@@ -64,6 +71,16 @@ class HistoryLine:
     entry: StatementEntry
     balance: Decimal
     invoice: Invoice | None
+
+    @property
+    def customer_note(self) -> str:
+        """The neutral description a customer sees (never the reason typed by staff)."""
+        return customer_note(self.entry.origin, self.entry.invoice_id)
+
+
+def customer_note(origin: str, invoice_id: str | None) -> str:
+    """The neutral description of an entry for customers, by its origin."""
+    return "" if invoice_id else str(CUSTOMER_NOTES.get(origin, ""))
 
 
 @dataclass
@@ -140,7 +157,8 @@ def history(session: Session, account_id: str, number: int = 1) -> History:
 
 
 def statement_rows(session: Session, account_id: str) -> Iterator[list[str]]:
-    """Every entry of the account, oldest first, with the balance after it, as CSV text.
+    """Every entry of the account, oldest first, with the balance after it, as CSV text
+    for the customer (neutral descriptions, never the staff's reasons).
 
     One streamed query (flat memory); the running balance is an exact Decimal sum.
     """
@@ -148,7 +166,7 @@ def statement_rows(session: Session, account_id: str) -> Iterator[list[str]]:
         select(
             StatementEntry.created_at,
             StatementEntry.origin,
-            StatementEntry.description,
+            StatementEntry.invoice_id,
             Invoice.friendly_id,
             StatementEntry.installment,
             Invoice.number_of_installments,
@@ -160,14 +178,14 @@ def statement_rows(session: Session, account_id: str) -> Iterator[list[str]]:
         .order_by(StatementEntry.id)
     )
     balance = Decimal("0.00")
-    for at, origin, description, friendly_id, n, total, order_id, value in session.execute(
+    for at, origin, invoice_id, friendly_id, n, total, order_id, value in session.execute(
         stmt.execution_options(yield_per=CSV_BATCH)
     ):
         balance += value
         yield [
             _timestamp(at),
             str(ORIGIN_LABELS.get(origin, origin)),
-            description or "",
+            customer_note(origin, invoice_id),
             friendly_id or "",
             f"{n}/{total}" if n and total else "",
             order_id or "",
