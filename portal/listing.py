@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -287,37 +288,93 @@ def _money(value) -> Decimal:
 # --- parsers shared by the specs -----------------------------------------------------------
 
 
-def parse_day_or_time(raw: str, name: str) -> datetime | date:
-    """An ISO 8601 date (a whole day) or date-time (an instant, UTC when no zone)."""
-    text = str(raw).strip()
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_ISO_MOMENT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?"
+    r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?",
+    re.ASCII,
+)
+
+
+def read_day_or_time(raw: object) -> date | datetime:
+    """`YYYY-MM-DD` as a date, an ISO 8601 date-time as a datetime, else ValueError.
+
+    The date-time is aware when it names its zone (`Z`, `+03:00`, `-0300`), naive otherwise;
+    `T` and `Z` may be lower case, the fraction has up to 9 digits (.NET writes 7).
+    """
+    text = str(raw).strip().upper()
+    if _ISO_DAY.fullmatch(text):
+        return date.fromisoformat(text)
+    if _ISO_MOMENT.fullmatch(text):
+        return datetime.fromisoformat(text)
+    raise ValueError(f"not an ISO 8601 date or date-time: {text[:40]!r}")
+
+
+def store_zone() -> ZoneInfo:
+    """The store's timezone (StoreSettings.timezone), read when a filter needs it."""
+    from . import credit
+    from .extensions import db
+
+    return ZoneInfo(credit.get_settings(db.session).timezone)
+
+
+def calendar_day(value: date | datetime, zone: tzinfo | None = None) -> date:
+    """The calendar day a date or date-time names, as the store counts days.
+
+    A date is itself. A date-time with a zone is an instant: the day it falls on in `zone`
+    (default: the store's timezone), so 2024-04-02T03:00:00Z is 2024-04-02 in São Paulo and
+    2024-04-02T02:00:00Z is 2024-04-01 there. A date-time without a zone is a wall-clock
+    time of the store: its date part. This is the inverse of how the API writes due dates
+    (the start of the day in the store's timezone, in UTC).
+    """
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is None:
+        return value.date()
+    return value.astimezone(zone or store_zone()).date()
+
+
+def _read_date_filter(raw: str, name: str) -> date | datetime:
     try:
-        if len(text) == 10:
-            value = date.fromisoformat(text)
-        else:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            value = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        value = read_day_or_time(raw)
     except (ValueError, OverflowError):
-        raise InvalidInput("invalid_filter", f"{name} must be an ISO 8601 date.", name) from None
+        raise InvalidInput(
+            "invalid_filter",
+            f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time "
+            "(such as 2024-01-31T03:00:00Z).",
+            name,
+        ) from None
     if not 1900 <= value.year <= 9998:  # also keeps "the next day" computable
         raise InvalidInput("invalid_filter", f"{name} is out of range.", name)
     return value
 
 
+def parse_day_or_time(raw: str, name: str) -> datetime | date:
+    """An ISO 8601 date (a whole day) or date-time (an instant, UTC when no zone)."""
+    value = _read_date_filter(raw, name)
+    if isinstance(value, datetime):
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    return value
+
+
 def _day(name: str) -> Callable[[str], date]:
+    """A calendar-day bound (due dates): a date-time counts as its day in the store's timezone."""
+
     def parse_day(raw: str) -> date:
-        value = parse_day_or_time(raw, name)
-        return value.date() if isinstance(value, datetime) else value
+        return calendar_day(_read_date_filter(raw, name))
 
     return parse_day
 
 
 def _instant(name: str, *, end: bool) -> Callable[[str], datetime]:
-    """A date-time bound; a bare date means the start of that day, or of the next for `end`."""
+    """A date-time bound; a bare date means the start of that day (UTC), or of the next for
+    `end`. The conditions are `>= from` and `< to`: a date-time `to` is moved on by a
+    microsecond (the columns' precision) so that it is included, as a date `to` is."""
 
     def parse_instant(raw: str) -> datetime:
         value = parse_day_or_time(raw, name)
         if isinstance(value, datetime):
-            return value
+            return value + timedelta(microseconds=1) if end else value
         return datetime.combine(value + timedelta(days=1 if end else 0), time(), UTC)
 
     return parse_instant
@@ -546,6 +603,7 @@ def _yes_no(name: str) -> Callable[[str], bool]:
 
 ACCOUNT_USED = Account.credit_limit - Account.balance
 ACCOUNT_AVAILABLE = Account.balance - Account.pre_authorized
+ACCOUNT_API_BALANCE = Account.balance - Account.credit_limit  # the API's `balance`
 UTILIZATION_BANDS = {
     "0-50": (None, 50),
     "50-80": (50, 80),
@@ -578,8 +636,10 @@ def _holder_search(text: str):
 def _account_summary(sq) -> list:
     return [
         func.coalesce(func.sum(sq.c.credit_limit), 0).label("creditLimit"),
-        func.coalesce(func.sum(sq.c.balance), 0).label("balance"),
+        func.coalesce(func.sum(sq.c.balance - sq.c.credit_limit), 0).label("balance"),
+        func.coalesce(func.sum(sq.c.credit_limit - sq.c.balance), 0).label("used"),
         func.coalesce(func.sum(sq.c.pre_authorized), 0).label("preAuthorized"),
+        func.coalesce(func.sum(sq.c.balance - sq.c.pre_authorized), 0).label("available"),
     ]
 
 
@@ -617,7 +677,7 @@ ACCOUNTS = ListingSpec(
         "createdAt": Account.created_at,
         "email": Account.email,
         "creditLimit": Account.credit_limit,
-        "balance": Account.balance,
+        "balance": ACCOUNT_API_BALANCE,
         "status": Account.status,
         "document": Account.document,
         "created_at": Account.created_at,
@@ -642,7 +702,7 @@ STATEMENTS = ListingSpec(
         Filter("to", lambda v: StatementEntry.created_at < v, _instant("to", end=True)),
         Filter(
             "origin",
-            lambda v: StatementEntry.origin.in_(v),
+            lambda v: StatementEntry.origin.in_([*v, "Tolerance"] if "Credit" in v else v),
             _one_of(
                 "origin",
                 {
@@ -669,7 +729,8 @@ STATEMENTS = ListingSpec(
     default_sort="id",
     per_page=50,
     max_per_page=10000,
-    summary=lambda sq: [func.coalesce(func.sum(sq.c.value), 0).label("sum")],
+    # what the API's statement reports (statement_value), summed as its intervalBalance
+    summary=lambda sq: [func.coalesce(func.sum(sq.c.statement_value), 0).label("sum")],
 )
 
 

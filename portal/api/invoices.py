@@ -15,23 +15,35 @@ from .payload import body, bounded, optional_text, reply, window
 INVOICE = "/creditcontrol/accounts/<creditAccountId>/invoices/<invoiceId>"
 
 
+def _json(invoice: Invoice):
+    """One invoice as the reply, due dates in the store's timezone."""
+    return reply(serializers.invoice(invoice, _zone()))
+
+
+def _zone():
+    """The store's timezone, read once per request (due dates are its calendar days)."""
+    return serializers.store_zone(credit.get_settings(db.session))
+
+
 def _search(args, *extra):
     query = listing.parse(listing.INVOICES, args)
     paging = window(request.args) or (None, None)
     page = listing.run(
         db.session, listing.INVOICES, query, *extra, offset=paging[0], limit=paging[1]
     )
-    return reply({"data": [serializers.invoice(i) for i in page.items], "summary": page.summary})
+    zone = _zone()
+    data = [serializers.invoice(i, zone) for i in page.items]
+    return reply({"data": data, "summary": page.summary})
 
 
-@bp.get("/creditcontrol/invoices")
+@bp.get("/creditcontrol/invoices", strict_slashes=False)
 @require_scope("invoices:read")
 def search_invoices():
     """Search invoices by date, due date, value, status, friendly id, observation, account."""
     return _search(request.args)
 
 
-@bp.get("/creditcontrol/accounts/<creditAccountId>/invoices")
+@bp.get("/creditcontrol/accounts/<creditAccountId>/invoices", strict_slashes=False)
 @require_scope("invoices:read")
 def account_invoices(creditAccountId):
     """The invoices of one account, with the same filters as the search."""
@@ -44,7 +56,7 @@ def account_invoices(creditAccountId):
 @require_scope("invoices:read")
 def get_invoice(creditAccountId, invoiceId):
     """One invoice."""
-    return reply(serializers.invoice(credit.get_invoice(db.session, creditAccountId, invoiceId)))
+    return _json(credit.get_invoice(db.session, creditAccountId, invoiceId))
 
 
 @bp.put(INVOICE)
@@ -61,7 +73,7 @@ def change_invoice(creditAccountId, invoiceId):
         payment_link=optional_text(data, "paymentLink"),
         observation=optional_text(data, "observation"),
     )
-    return reply(serializers.invoice(invoice))
+    return _json(invoice)
 
 
 @bp.delete(INVOICE)
@@ -71,7 +83,7 @@ def cancel_invoice(creditAccountId, invoiceId):
     invoice = credit.cancel_invoice(
         db.session, creditAccountId, invoiceId, actor=actor(), reason="API"
     )
-    return reply(serializers.invoice(invoice))
+    return _json(invoice)
 
 
 @bp.post(f"{INVOICE}/payments")
@@ -83,7 +95,7 @@ def pay_invoice(creditAccountId, invoiceId):
     invoice = credit.pay_invoice(
         db.session, creditAccountId, invoiceId, data.get("value"), actor=actor()
     )
-    return reply(serializers.invoice(invoice))
+    return _json(invoice)
 
 
 @bp.put(f"{INVOICE}/postponement")
@@ -98,4 +110,4 @@ def postpone_invoice(creditAccountId, invoiceId):
         bounded(data.get("dueDays"), "dueDays"),
         actor=actor(),
     )
-    return reply(serializers.invoice(invoice))
+    return _json(invoice)

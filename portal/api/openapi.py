@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Flask, Response, current_app
 
 from . import bp
+from .examples import add_examples
 from .payload import reply
 
 BASE = Path(__file__).with_name("openapi-base.json")
@@ -67,10 +68,10 @@ PAGE = [
 INVOICE_FILTERS = [
     _param(name, "query", {"type": "string"}, description)
     for name, description in (
-        ("createdDateFrom", "Created on or after this ISO 8601 date."),
-        ("createdDateTo", "Created on or before this ISO 8601 date."),
-        ("dueDateFrom", "Due on or after this date."),
-        ("dueDateTo", "Due on or before this date."),
+        ("createdDateFrom", "Created on or after this date or instant."),
+        ("createdDateTo", "Created on or before this date or instant."),
+        ("dueDateFrom", "Due on or after this day."),
+        ("dueDateTo", "Due on or before this day."),
         ("status", "Opened, Paid or Cancelled (comma-separated for several)."),
         ("friendlyId", "The invoice's friendly id."),
         ("observation", "Text contained in the observation."),
@@ -98,8 +99,8 @@ EXTRA_PARAMETERS = {
         _param("documentType", "query", {"type": "string"}, "CPF, CNPJ or Other."),
     ],
     ("/api/creditcontrol/accounts/{creditAccountId}/statements", "get"): [
-        _param("from", "query", {"type": "string"}, "Entries on or after this ISO 8601 date."),
-        _param("to", "query", {"type": "string"}, "Entries on or before this ISO 8601 date."),
+        _param("from", "query", {"type": "string"}, "Entries on or after this date or instant."),
+        _param("to", "query", {"type": "string"}, "Entries on or before this date or instant."),
         _param(
             "origin",
             "query",
@@ -135,6 +136,27 @@ EXTRA_PROPERTIES = {
     },
     ("/api/creditcontrol/accounts", "post"): {"name": _text("The account owner's name.")},
 }
+# Dates: the API writes every date as an ISO 8601 date-time in UTC and reads both forms.
+DAY_RULE = (
+    "Accepts `YYYY-MM-DD` or an ISO 8601 date-time. A date-time with `Z` or an offset stands "
+    "for the calendar day it falls on in the store's timezone (store settings, e.g. "
+    "America/Sao_Paulo: `2024-04-02T03:00:00Z` is 2024-04-02, `2024-04-02T02:00:00Z` is "
+    "2024-04-01); one without a zone for its date part."
+)
+INSTANT_RULE = (
+    "Accepts `YYYY-MM-DD` (that whole day, in UTC) or an ISO 8601 date-time (that instant, "
+    "included; UTC when it has no zone)."
+)
+IN_QUERY = " In a query string, write the `+` of an offset as `%2B`."
+DUE_RULE = (
+    "An ISO 8601 date-time: the start of that calendar day in the store's timezone, in UTC "
+    "(2024-04-02 in America/Sao_Paulo is `2024-04-02T03:00:00Z`)."
+)
+DAY_OR_TIME = [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+DAY_INPUTS = ("dueDateFrom", "dueDateTo", "expirationDate")
+INSTANT_INPUTS = ("createdDateFrom", "createdDateTo")  # and the statements' from/to
+DAY_OUTPUTS = ("dueDate", "originalDueDate", "expirationDate")
+TIME_OUTPUTS = ("createdAt", "updatedAt", "resolvedAt")
 PAYMENTS = ("/api/creditcontrol/accounts/{creditAccountId}/invoices/{invoiceId}/payments", "post")
 STATEMENTS = ("/api/creditcontrol/accounts/{creditAccountId}/statements", "get")
 ACCOUNT_INVOICES = ("/api/creditcontrol/accounts/{creditAccountId}/invoices", "get")
@@ -232,17 +254,76 @@ def _extend_operation(key: tuple[str, str], op: dict, view) -> None:
             },
         }
     if key == STATEMENTS:
-        item = op["responses"]["200"]["content"]["application/json"]["schema"]["properties"][
-            "statements"
-        ]["items"]["properties"]["origin"]
-        item["enum"] = ORIGINS
-        item.update(EXT)
+        _document_statement(op["responses"]["200"]["content"]["application/json"]["schema"])
     if key == ACCOUNT_INVOICES:
         summary = op["responses"]["200"]["content"]["application/json"]["schema"]["properties"][
             "summary"
         ]["properties"]
         for name in ("totalPaid", "totalCancelled"):  # amounts: the contract's integer is a slip
             summary[name].update({"type": "number", **EXT})
+    _dates(key, op)
+
+
+STATEMENT_VALUE = (
+    "As VTEX reports it: a credit limit change is a `Credit` entry of Δlimit × (1 + "
+    "tolerance) (10,000 → 9,000 at 10 % is −1100); a tolerance change is a `Credit` entry of "
+    "Δtolerance × limit (10 % → 0 % on 5,000 is −500); an invoice issued is `Invoice`, "
+    "−value; a payment `Payment`, +value. The opening limit is not listed."
+)
+STATEMENT_BALANCES = {
+    "currentBalance": "The account's `balance` at the end of the interval (now without `to`).",
+    "previousBalance": "The account's `balance` at the start of the interval (0 without `from`).",
+    "intervalBalance": "The sum of the listed values.",
+}
+
+
+def _document_statement(schema: dict) -> None:
+    """What the statement's values and balances mean (VTEX's integration guide)."""
+    entry = schema["properties"]["statements"]["items"]["properties"]
+    entry["origin"]["enum"] = ORIGINS
+    entry["origin"].update(EXT)
+    for node, text in [
+        (entry["value"], STATEMENT_VALUE),
+        *((schema["properties"][name], text) for name, text in STATEMENT_BALANCES.items()),
+    ]:
+        node["description"] = f"{node.get('description', '')} {text}".strip()
+        node.update(EXT)
+
+
+def _date_input(node: dict, rule: str) -> None:
+    """A date parameter or body field: it takes a day or a date-time; `rule` says which day."""
+    node["description"] = f"{node.get('description', '')} {rule}".strip()
+    node.update(EXT)
+    (node["schema"] if "in" in node else node)["anyOf"] = copy.deepcopy(DAY_OR_TIME)
+
+
+def _date_outputs(schema: dict) -> None:
+    """The response's date fields, at any depth, are date-times (`format: date-time`)."""
+    for name, prop in schema.get("properties", {}).items():
+        if name in DAY_OUTPUTS + TIME_OUTPUTS and prop.get("type") == "string":
+            prop.update({"format": "date-time", **EXT})
+            if name in DAY_OUTPUTS:
+                prop["description"] = f"{prop.get('description', '')} {DUE_RULE}".strip()
+        _date_outputs(prop)
+    if isinstance(schema.get("items"), dict):
+        _date_outputs(schema["items"])
+
+
+def _dates(key: tuple[str, str], op: dict) -> None:
+    """Say which date forms an operation reads (filters, expirationDate) and writes."""
+    instants = INSTANT_INPUTS + (("from", "to") if key == STATEMENTS else ())
+    for param in op.get("parameters", []):
+        if param.get("name") in DAY_INPUTS:
+            _date_input(param, DAY_RULE + IN_QUERY)
+        elif param.get("name") in instants:
+            _date_input(param, INSTANT_RULE + IN_QUERY)
+    body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+    field = body.get("schema", {}).get("properties", {}).get("expirationDate")
+    if field is not None:
+        _date_input(field, DAY_RULE)
+    for code, response in op["responses"].items():
+        if code.startswith("2"):
+            _date_outputs(response.get("content", {}).get("application/json", {}).get("schema", {}))
 
 
 def build_document(app: Flask) -> dict:
@@ -259,6 +340,7 @@ def build_document(app: Flask) -> dict:
             if view is None:
                 raise LookupError(f"no route serves {method.upper()} {path}")
             _extend_operation((path, method), op, view)
+            add_examples(path, method, op)  # the VTEX guides' examples
     from .files import IMPORT_BATCH, document_paths
 
     doc["paths"].update(document_paths())

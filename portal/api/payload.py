@@ -7,13 +7,13 @@ written as the number it is (``12.50``, not ``"12.50"`` and not ``12.5``).
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from flask import Response, request
 
-from ..listing import whole_number
+from ..listing import calendar_day, read_day_or_time, whole_number
 from . import bp
 from .errors import ApiError
 
@@ -141,21 +141,32 @@ def optional_object(data: dict, name: str) -> dict:
     raise ApiError("invalid_input", f"{name} must be an object.", name, status=400)
 
 
-def parse_date(raw: str | None, name: str) -> date | None:
-    """An ISO 8601 date or date-time (its date part is used); None when empty."""
+def parse_date(raw: str | None, name: str, zone: tzinfo | None = None) -> date | None:
+    """A calendar day given as `YYYY-MM-DD` or as an ISO 8601 date-time; None when empty.
+
+    A date-time with `Z` or an offset is the day it falls on in `zone` (default: the store's
+    timezone): 2024-04-02T03:00:00Z is 2024-04-02 in São Paulo, 2024-04-02T02:00:00Z is
+    2024-04-01 there. Without a zone it is the store's wall-clock time: its date part.
+    What is neither, or a year outside 1900-9998, is a 400 naming the field.
+    """
     if raw is None or raw == "":
         return None
+    refusal = ApiError(
+        "invalid_date",
+        f"{name} must be a date such as 2024-01-31 or an ISO 8601 date-time "
+        "such as 2024-01-31T03:00:00Z.",
+        name,
+        status=400,
+    )
     if not isinstance(raw, str):
-        raise ApiError("invalid_date", f"{name} must be an ISO 8601 date.", name, status=400)
-    text = raw.strip()
+        raise refusal
     try:
-        if len(text) == 10:
-            return date.fromisoformat(text)
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        value = read_day_or_time(raw)
     except ValueError:
-        raise ApiError(
-            "invalid_date", f"{name} must be an ISO 8601 date such as 2024-01-31.", name, status=400
-        ) from None
+        raise refusal from None
+    if not 1900 <= value.year <= 9998:
+        raise ApiError("invalid_date", f"{name} is out of range.", name, status=400)
+    return calendar_day(value, zone)
 
 
 def _encode(value: Any) -> str:

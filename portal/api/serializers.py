@@ -1,9 +1,16 @@
-"""Models → the contract's JSON field names. Money with two decimals, times in UTC with Z."""
+"""Models → the contract's JSON field names. Money with two decimals, times in UTC with Z.
+
+Every date is an ISO 8601 date-time in UTC with a Z, as the contract writes them: a
+timestamp as it is, a calendar day (due date, expiration date) as the start of that day
+in the store's timezone (`due_moment`). Dates shown to people (back-office, My Credits)
+and the CSV files keep plain days: only the API's JSON goes through here.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from ..models import Account, Holder, Invoice, PreAuthorization, Refund, StoreSettings
 
@@ -33,16 +40,31 @@ def timestamp(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def day(value: date | None) -> str | None:
-    """A calendar date (due dates, expiration dates) as ISO 8601: 2024-01-31."""
-    return value.isoformat() if value is not None else None
+def store_zone(settings: StoreSettings) -> ZoneInfo:
+    """The store's timezone, in which due dates and expiration dates are calendar days."""
+    return ZoneInfo(settings.timezone)
+
+
+def due_moment(value: date | None, zone: tzinfo) -> str | None:
+    """A calendar day (due date, expiration date) as the contract's date-time: the start of
+    that day in the store's timezone, in UTC with a Z.
+
+    2024-04-02 in America/Sao_Paulo → 2024-04-02T03:00:00Z; in UTC → 2024-04-02T00:00:00Z.
+    Reading it back in the store's timezone gives the same day (`payload.parse_date`).
+    """
+    if value is None:
+        return None
+    try:
+        return timestamp(datetime.combine(value, time(), zone))
+    except OverflowError:  # year 1 or 9999 beyond UTC: no such instant, say the UTC midnight
+        return f"{value.isoformat()}T00:00:00Z"
 
 
 def account(acc: Account, tolerance_enabled: bool) -> dict:
     """Account, as every account operation of the contract returns it."""
     return {
         "id": acc.id,
-        "balance": money(acc.balance),
+        "balance": money(acc.api_balance),
         "document": acc.document,
         "status": acc.status,
         "documentType": acc.document_type,
@@ -58,8 +80,11 @@ def account(acc: Account, tolerance_enabled: bool) -> dict:
     }
 
 
-def invoice(inv: Invoice) -> dict:
-    """Invoice; `remaining` and `postponements` are this portal's additions."""
+def invoice(inv: Invoice, zone: tzinfo) -> dict:
+    """Invoice; `remaining` and `postponements` are this portal's additions.
+
+    `zone` is the store's timezone (`store_zone`), for the due dates.
+    """
     return {
         "id": inv.id,
         "friendlyId": inv.friendly_id,
@@ -71,8 +96,8 @@ def invoice(inv: Invoice) -> dict:
         "resolvedAt": timestamp(inv.resolved_at),
         "updatedAt": timestamp(inv.updated_at),
         "paymentLink": inv.payment_link or None,
-        "originalDueDate": day(inv.original_due_date),
-        "dueDate": day(inv.due_date),
+        "originalDueDate": due_moment(inv.original_due_date, zone),
+        "dueDate": due_moment(inv.due_date, zone),
         "installment": inv.installment,
         "orderId": inv.order_id or "",
         "observation": inv.observation or None,
@@ -85,8 +110,11 @@ def invoice(inv: Invoice) -> dict:
     }
 
 
-def pre_authorization(hold: PreAuthorization) -> dict:
-    """A pre-authorization (hold), with its status as an addition."""
+def pre_authorization(hold: PreAuthorization, zone: tzinfo) -> dict:
+    """A pre-authorization (hold), with its status as an addition.
+
+    `zone` is the store's timezone (`store_zone`), for the expiration date.
+    """
     data = {
         "id": hold.id,
         "value": money(hold.value),
@@ -97,7 +125,7 @@ def pre_authorization(hold: PreAuthorization) -> dict:
         "createdAt": timestamp(hold.created_at),
     }
     if hold.expiration_date is not None:
-        data["expirationDate"] = day(hold.expiration_date)
+        data["expirationDate"] = due_moment(hold.expiration_date, zone)
     if hold.order_id:
         data["orderId"] = hold.order_id
     return data
@@ -131,24 +159,31 @@ def holder(h: Holder) -> dict:
     return data
 
 
-def statement_entry(entry, number_of_installments: int | None) -> dict:
-    """One ledger line; metadata names the purchase it belongs to."""
+STATEMENT_ORIGINS = {"Tolerance": "Credit"}  # a tolerance change is a Credit line for VTEX
+
+
+def statement_entry(entry, invoice: tuple[str | None, int] | None) -> dict:
+    """One line of the statement as VTEX reports it: a limit change at Δlimit × (1 +
+    tolerance), a tolerance change as a Credit of Δtolerance × limit; an invoice's issue
+    names its transaction, order and installments, a payment its transaction and
+    installment. `invoice` is the (orderId, numberOfInstallments) of the entry's invoice.
+    `id`, `doneBy`, `description` and metadata `invoiceId` are the portal's additions."""
     data = {
         "id": entry.id,
-        "value": money(entry.value),
+        "value": money(entry.statement_value),
         "date": timestamp(entry.created_at),
-        "origin": entry.origin,
+        "origin": STATEMENT_ORIGINS.get(entry.origin, entry.origin),
         "doneBy": entry.done_by,
         "description": entry.description,
     }
     if entry.transaction_id:
         metadata = {"transactionId": entry.transaction_id}
+        if entry.origin == "Invoice" and invoice is not None:
+            metadata["orderId"], metadata["numberOfInstallments"] = invoice
+        elif entry.installment is not None:
+            metadata["installment"] = entry.installment
         if entry.invoice_id:
             metadata["invoiceId"] = entry.invoice_id
-        if entry.installment is not None:
-            metadata["installment"] = entry.installment
-        if number_of_installments is not None:
-            metadata["numberOfInstallments"] = number_of_installments
         data["metadata"] = metadata
     return data
 

@@ -13,6 +13,12 @@ ACCOUNT = "/creditcontrol/accounts/<creditAccountId>"
 TRANSACTION = f"{ACCOUNT}/transactions/<transactionId>"
 
 
+def _json(hold):
+    """One pre-authorization as the reply, its expiration date in the store's timezone."""
+    zone = serializers.store_zone(credit.get_settings(db.session))
+    return reply(serializers.pre_authorization(hold, zone))
+
+
 def _authorize(account_id: str, data: dict, transaction_id: str | None = None):
     return credit.authorize(
         db.session,
@@ -35,7 +41,7 @@ def _authorize(account_id: str, data: dict, transaction_id: str | None = None):
 def create_pre_authorization(creditAccountId):
     """Hold `value` of the account's credit for a purchase."""
     hold = _authorize(creditAccountId, body())
-    return reply(serializers.pre_authorization(hold))
+    return _json(hold)
 
 
 @bp.put(TRANSACTION)
@@ -51,7 +57,7 @@ def put_pre_authorization(creditAccountId, transactionId):
         hold = credit.update_authorization(
             db.session, creditAccountId, transactionId, data.get("value"), actor=actor()
         )
-    return reply(serializers.pre_authorization(hold))
+    return _json(hold)
 
 
 @bp.delete(TRANSACTION)
@@ -59,7 +65,7 @@ def put_pre_authorization(creditAccountId, transactionId):
 def cancel_pre_authorization(creditAccountId, transactionId):
     """Release a hold that was not settled."""
     hold = credit.cancel_authorization(db.session, creditAccountId, transactionId, actor=actor())
-    return reply(serializers.pre_authorization(hold))
+    return _json(hold)
 
 
 @bp.put(f"{TRANSACTION}/settlement")

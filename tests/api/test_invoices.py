@@ -1,7 +1,8 @@
 """Invoices over HTTP: search with summary, read, change, cancel, pay, postpone."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,6 +29,11 @@ INVOICE_FIELDS = {
 }
 
 
+def due_day(text: str) -> date:
+    """The calendar day of a due date the API wrote (a date-time) in the store's timezone."""
+    return datetime.fromisoformat(text).astimezone(ZoneInfo("America/Sao_Paulo")).date()
+
+
 @pytest.fixture
 def bought(make_account, purchase):
     """An account with one purchase of 300 in three installments: (account, hold)."""
@@ -51,7 +57,7 @@ def test_get_invoice(api, bought):
         body["creditValue"],
     ) == ("Opened", 100, 2, 3, hold.id, "ORDER-1", 0)
     assert body["accountId"] == body["creditAccountId"] == account.id
-    assert date.fromisoformat(body["dueDate"]) > date.today() + timedelta(days=55)
+    assert due_day(body["dueDate"]) > date.today() + timedelta(days=55)
 
 
 def test_invoice_of_another_account_is_404(api, bought, make_account):
@@ -200,9 +206,7 @@ def test_postpone_invoice(api, bought, settings):
     response = api.put(url, json={"dueDays": 5})
     assert response.status_code == 200
     body = response.get_json()
-    assert date.fromisoformat(body["dueDate"]) == (
-        date.fromisoformat(before["dueDate"]) + timedelta(days=5)
-    )
+    assert due_day(body["dueDate"]) == due_day(before["dueDate"]) + timedelta(days=5)
     assert body["originalDueDate"] == before["originalDueDate"]
     again = api.put(url, json={"dueDays": 5})
     assert (again.status_code, error_code(again)) == (409, "postponement_limit")

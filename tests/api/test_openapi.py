@@ -34,15 +34,21 @@ def _resolve(doc: dict, node):
 
 
 def _keeps(original, served, where: str) -> None:
-    """`served` says everything `original` says; it may only add, or widen where marked."""
+    """`served` says everything `original` says; it may only add, or widen where marked
+    (a marked description may go on after the contract's text)."""
     if isinstance(original, dict):
         assert isinstance(served, dict), where
         for key, value in original.items():
+            if key == "example" and key not in served:  # moved beside the guides' examples
+                assert served["examples"]["contract"]["value"] == value, where
+                continue
             assert key in served, f"{where}: {key} was dropped"
             if key == "type" and served.get("x-portal-extension"):
                 assert (value, served[key]) in ((value, value), ("integer", "number")), where
             elif key == "enum" and served.get("x-portal-extension"):
                 assert set(value) <= set(served[key]), where
+            elif key == "description" and served.get("x-portal-extension"):
+                assert served[key].startswith(value), f"{where}: description rewritten"
             else:
                 _keeps(value, served[key], f"{where}.{key}")
     else:

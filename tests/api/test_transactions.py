@@ -41,7 +41,9 @@ def test_settle_false_gets_an_expiration_date(api, make_account):
             "expirationDate": "2030-11-25T00:00:00",
         },
     )
-    assert response.get_json()["expirationDate"] == "2030-11-25"
+    # A date-time without a zone is read for its date part; the day is written back as its
+    # start in the store's timezone (America/Sao_Paulo by default), in UTC.
+    assert response.get_json()["expirationDate"] == "2030-11-25T03:00:00Z"
     bad = api.post(
         f"/accounts/{account.id}/transactions",
         json={"value": 10, "settle": False, "installments": 1, "expirationDate": "soon"},
