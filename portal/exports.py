@@ -42,7 +42,7 @@ ACCOUNT_COLUMNS = [
     ("Tolerance rate", Account.tolerance),
     ("Name", Account.name),
     ("Status", Account.status),
-    ("Balance", Account.balance),
+    ("Balance", (Account.balance - Account.credit_limit).label("balance")),  # as the API says
     ("Pre-authorized", Account.pre_authorized),
     ("Account id", Account.id),
     ("Created at", Account.created_at),

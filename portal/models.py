@@ -93,6 +93,16 @@ class Account(db.Model):
         return self.credit_limit - self.balance
 
     @property
+    def api_balance(self) -> Decimal:
+        """`balance` as the API (and VTEX) reports it: what the customer owes, negated.
+
+        0 when nothing is owed, negative with open invoices or debit adjustments, positive
+        for a credit in the customer's favour. (The ledger's own balance includes the
+        limit: its Credit entries add up to it.)
+        """
+        return self.balance - self.credit_limit
+
+    @property
     def available_credit(self) -> Decimal:
         """Balance less active holds (`availableCredit` in the API)."""
         return self.balance - self.pre_authorized
@@ -280,6 +290,13 @@ class StatementEntry(db.Model):
     description: Mapped[str] = mapped_column(String(500), default="")
     done_by: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # What the API's statement shows for this entry, as VTEX reports it: a limit change as
+    # Δlimit × (1 + tolerance), a tolerance change as Δtolerance × limit, anything else as
+    # its value; NULL for the opening limit, which that statement does not list.
+    statement_value: Mapped[Decimal | None] = mapped_column(Money)
+    # For limit and tolerance changes: {"old": …, "new": …} (and the other figure), so
+    # people see "10,000 → 9,000" rather than a bare difference.
+    details: Mapped[dict | None] = mapped_column(JSON)
 
 
 @event.listens_for(Session, "before_flush")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 
 from flask import request
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from .idempotency import idempotent
 from .payload import body, optional_object, optional_text, reply, window
 
 ACCOUNT = "/creditcontrol/accounts/<creditAccountId>"
+CREDIT_LINE = ("Credit", "Tolerance")  # entries that move the limit, not what is owed
 DEFAULT_REASON = "API"
 
 
@@ -29,7 +31,7 @@ def _reason(data: dict) -> str:
     return optional_text(data, "reason") or DEFAULT_REASON
 
 
-@bp.get("/creditcontrol/accounts")
+@bp.get("/creditcontrol/accounts", strict_slashes=False)  # the guides write …/accounts/
 @require_scope("accounts:read")
 def search_accounts():
     """Search accounts; only open ones unless `status` says otherwise (as the contract)."""
@@ -128,32 +130,35 @@ def change_tolerance(creditAccountId):
     return _account_reply(account)
 
 
-def _installments_of(session, entries) -> dict[str, int]:
+def _invoices_of(session, entries) -> dict[str, tuple[str | None, int]]:
+    """(orderId, numberOfInstallments) of the invoices the entries concern."""
     ids = {e.invoice_id for e in entries if e.invoice_id}
     if not ids:
         return {}
     rows = session.execute(
-        select(Invoice.id, Invoice.number_of_installments).where(Invoice.id.in_(ids))
-    )
-    return dict(rows.all())
-
-
-def _balance_before(session, account_id: str, query: listing.ListingQuery):
-    start = query.filters.get("from")
-    if not start:
-        return 0
-    moment = listing.STATEMENTS.filter("from").parse(start)
-    return session.scalar(
-        select(func.coalesce(func.sum(StatementEntry.value), 0)).where(
-            StatementEntry.account_id == account_id, StatementEntry.created_at < moment
+        select(Invoice.id, Invoice.order_id, Invoice.number_of_installments).where(
+            Invoice.id.in_(ids)
         )
     )
+    return {invoice_id: (order_id, count) for invoice_id, order_id, count in rows}
+
+
+def _balance_at(session, account_id: str, moment) -> Decimal:
+    """The account's balance as the API reports it (what is owed, negated) just before
+    `moment` (now when None): every entry but the credit line's (limit, tolerance)."""
+    stmt = select(func.coalesce(func.sum(StatementEntry.value), 0)).where(
+        StatementEntry.account_id == account_id, StatementEntry.origin.not_in(CREDIT_LINE)
+    )
+    if moment is not None:
+        stmt = stmt.where(StatementEntry.created_at < moment)
+    return serializers.money(session.scalar(stmt))
 
 
 @bp.get(f"{ACCOUNT}/statements")
 @require_scope("statements:read")
 def account_statements(creditAccountId):
-    """The ledger, oldest first, with balances before and within the from/to dates."""
+    """The statement as VTEX reports it, oldest first: the listed values, their sum
+    (intervalBalance) and the account's balance at the start and the end of the interval."""
     session = db.session
     account = credit.get_account(session, creditAccountId)
     spec = listing.STATEMENTS
@@ -164,21 +169,30 @@ def account_statements(creditAccountId):
         spec,
         query,
         StatementEntry.account_id == account.id,
+        StatementEntry.statement_value.is_not(None),  # the opening limit is not listed
         offset=None if paged else 0,
         limit=None if paged else spec.max_per_page,
     )
-    installments = _installments_of(session, page.items)
+    invoices = _invoices_of(session, page.items)
+    start, end = (_moment(query, name) for name in ("from", "to"))
     return reply(
         {
             "statements": [
-                serializers.statement_entry(e, installments.get(e.invoice_id)) for e in page.items
+                serializers.statement_entry(e, invoices.get(e.invoice_id)) for e in page.items
             ],
-            "currentBalance": serializers.money(account.balance),
+            "currentBalance": _balance_at(session, account.id, end),
             "intervalBalance": serializers.money(page.summary["sum"]),
-            "previousBalance": serializers.money(_balance_before(session, account.id, query)),
+            "previousBalance": _balance_at(session, account.id, start)
+            if start
+            else serializers.money(0),
             "count": page.total,
         }
     )
+
+
+def _moment(query: listing.ListingQuery, name: str):
+    raw = query.filters.get(name)
+    return listing.STATEMENTS.filter(name).parse(raw) if raw else None
 
 
 def _statement_key(view_args: dict) -> str:

@@ -11,11 +11,21 @@ from sqlalchemy.orm import Session
 
 from ..models import Account, Holder, Invoice, StoreSettings
 from .errors import Conflict, InvalidInput, NotFound
-from .ledger import audit, lock_account, post, reread, write_transaction
+from .ledger import (
+    audit,
+    lock_account,
+    post,
+    post_limit,
+    post_tolerance,
+    reread,
+    write_transaction,
+)
 from .money import parse_decimal, parse_non_negative, parse_rate
 from .permissions import EVERYTHING, Grant, opening_needs
 from .settings import get_settings, store_today
 from .validation import clean_text, normalize_document, normalize_email, require_text
+
+OPENING = "Initial credit limit"
 
 
 def account_id_for(document: str, document_type: str) -> str:
@@ -83,9 +93,7 @@ def open_account(
         session.add(account)
         session.add(Holder(id=uuid.uuid4().hex, account_id=account_id, email=email, level=1))
         session.flush()
-        if limit:
-            post(session, account, "Credit", limit, actor, description="Initial credit limit")
-        account.credit_limit = limit
+        post_limit(session, account, limit, actor, description=OPENING, opening=True)
         audit(
             session,
             actor,
@@ -180,9 +188,7 @@ def change_limit(
     with write_transaction(session):
         account = lock_account(session, account_id)
         old = account.credit_limit
-        if limit != old:
-            post(session, account, "Credit", limit - old, actor, description=reason)
-            account.credit_limit = limit
+        post_limit(session, account, limit, actor, description=reason)
         audit(
             session,
             actor,
@@ -205,7 +211,7 @@ def change_tolerance(
     with write_transaction(session):
         account = lock_account(session, account_id)
         old = account.tolerance
-        account.tolerance = rate
+        post_tolerance(session, account, rate, actor, description=reason)
         audit(
             session,
             actor,

@@ -21,10 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import Account, AuditEvent, Holder, Invoice, StatementEntry, utcnow
-from .accounts import account_id_for
+from .accounts import OPENING, account_id_for
 from .errors import Conflict, CreditError, InvalidInput
 from .invoices import STATUSES, annotate_invoice, cancel_invoice, pay_invoice, reopen_invoice
-from .ledger import lock_account, reread, write_transaction
+from .ledger import lock_account, post_limit, post_tolerance, reread, write_transaction
 from .money import parse_non_negative, parse_rate
 from .permissions import (
     ACCOUNTS,
@@ -391,9 +391,11 @@ def _insert_accounts(session: Session, creates: list[dict], actor: str) -> None:
                     "account_id": data["id"],
                     "origin": "Credit",
                     "value": data["credit_limit"],
-                    "description": "Initial credit limit",
+                    "description": OPENING,
                     "done_by": actor,
                     "created_at": now,
+                    "statement_value": None,  # the opening limit: not in the API's statement
+                    "details": {"old": "0.00", "new": str(data["credit_limit"])},
                 }
             )
         events.append(
@@ -424,7 +426,7 @@ def _update_account(
     session: Session, result: RowResult, actor: str, reason: str, grant: Grant
 ) -> None:
     account = lock_account(session, result.data["id"])
-    data, now = result.data, utcnow()
+    data = result.data
     holders = set(
         session.scalars(select(Holder.email).where(Holder.account_id == account.id)).all()
     )
@@ -433,21 +435,9 @@ def _update_account(
     if result.action == "rejected":
         column, message = result.errors[0]
         raise Forbidden("forbidden", f"Row {result.row}: {column}: {message}")
-    if "credit_limit" in result.changes:
-        delta = data["credit_limit"] - account.credit_limit
-        session.add(
-            StatementEntry(
-                account_id=account.id,
-                origin="Credit",
-                value=delta,
-                description=reason,
-                done_by=actor,
-                created_at=now,
-            )
-        )
-        account.balance = account.balance + delta
-        account.credit_limit = data["credit_limit"]
-    account.tolerance = data["tolerance"]
+    # the limit at the old tolerance, then the tolerance on the new limit (as two API calls)
+    post_limit(session, account, data["credit_limit"], actor, description=reason)
+    post_tolerance(session, account, data["tolerance"], actor, description=reason)
     if "name" in result.changes:
         account.name = data["name"]
     if "email" in result.changes:

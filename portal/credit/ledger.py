@@ -16,6 +16,7 @@ from .errors import NotFound
 from .validation import clean_text
 
 T = TypeVar("T")
+CENT = Decimal("0.01")
 
 
 @contextmanager
@@ -79,6 +80,9 @@ def lock_account(session: Session, account_id: str) -> Account:
     return account
 
 
+AS_VALUE = object()  # an entry the API's statement reports at its own value
+
+
 def post(
     session: Session,
     account: Account,
@@ -89,6 +93,8 @@ def post(
     invoice=None,
     transaction_id: str | None = None,
     description: str = "",
+    statement_value=AS_VALUE,
+    details: dict | None = None,
 ) -> StatementEntry:
     """Append a ledger entry and move the cached balance by the same amount."""
     entry = StatementEntry(
@@ -100,10 +106,65 @@ def post(
         installment=invoice.installment if invoice is not None else None,
         description=clean_text(description, "reason", 500),
         done_by=actor,
+        statement_value=value if statement_value is AS_VALUE else statement_value,
+        details=details,
     )
     session.add(entry)
     account.balance = account.balance + value
     return entry
+
+
+def post_limit(
+    session: Session,
+    account: Account,
+    limit: Decimal,
+    actor: str,
+    *,
+    description: str,
+    opening: bool = False,
+) -> StatementEntry | None:
+    """Set the credit limit: a Credit entry of the difference, which the API's statement
+    reports as Δlimit × (1 + tolerance), as VTEX does; the opening limit is not listed."""
+    old = account.credit_limit
+    account.credit_limit = limit
+    if limit == old:
+        return None
+    delta = limit - old
+    return post(
+        session,
+        account,
+        "Credit",
+        delta,
+        actor,
+        description=description,
+        statement_value=None if opening else (delta * (1 + account.tolerance)).quantize(CENT),
+        details={"old": str(old), "new": str(limit), "tolerance": _rate(account.tolerance)},
+    )
+
+
+def _rate(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def post_tolerance(
+    session: Session, account: Account, rate: Decimal, actor: str, *, description: str
+) -> StatementEntry | None:
+    """Set the tolerance: a Tolerance entry of value 0 (the balance does not move), which
+    the API's statement reports as a Credit of Δtolerance × limit, as VTEX does."""
+    old = account.tolerance
+    account.tolerance = rate
+    if rate == old:
+        return None
+    return post(
+        session,
+        account,
+        "Tolerance",
+        Decimal("0.00"),
+        actor,
+        description=description,
+        statement_value=((rate - old) * account.credit_limit).quantize(CENT),
+        details={"old": _rate(old), "new": _rate(rate), "limit": str(account.credit_limit)},
+    )
 
 
 def audit(

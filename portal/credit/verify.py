@@ -21,6 +21,7 @@ def find_breaches(session: Session) -> list[str]:
     """Every invariant breach in the database, one sentence each; empty when all hold."""
     return [
         *_balances(session),
+        *_limits(session),
         *_holds(session),
         *_invoices(session),
         *_settlements(session),
@@ -42,6 +43,26 @@ def _balances(session: Session) -> list[str]:
         f"account {aid}: cached balance {bal} != sum of entries {_d(total)}"
         for aid, bal, total in rows
         if bal != _d(total)
+    ]
+
+
+def _limits(session: Session) -> list[str]:
+    """The Credit entries of an account add up to its credit limit."""
+    sums = (
+        select(StatementEntry.account_id, func.sum(StatementEntry.value).label("total"))
+        .where(StatementEntry.origin == "Credit")
+        .group_by(StatementEntry.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Account.id, Account.credit_limit, func.coalesce(sums.c.total, 0)).outerjoin(
+            sums, sums.c.account_id == Account.id
+        )
+    )
+    return [
+        f"account {aid}: credit limit {limit} != sum of Credit entries {_d(total)}"
+        for aid, limit, total in rows
+        if limit != _d(total)
     ]
 
 

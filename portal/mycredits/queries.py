@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from .. import credit, figures, listing
+from .. import credit, figures, i18n, listing
 from ..models import Account, Invoice, StatementEntry, StoreSettings
 
 TABS = {"open": "Opened", "paid": "Paid", "cancelled": "Cancelled"}
@@ -27,6 +27,7 @@ CSV_BATCH = 2000
 CENT = Decimal("0.01")
 ORIGIN_LABELS = {
     "Credit": _l("Credit limit"),
+    "Tolerance": _l("Tolerance"),
     "Invoice": _l("Invoice issued"),
     "Payment": _l("Payment"),
     "Cancellation": _l("Invoice cancelled"),
@@ -38,6 +39,7 @@ ORIGIN_LABELS = {
 # notes typed in the back-office are internal).
 CUSTOMER_NOTES = {
     "Credit": _l("Credit limit changed"),
+    "Tolerance": _l("Tolerance changed"),
     "Statement": _l("Balance adjusted by the store"),
     "Refund": _l("Refund from the store"),
 }
@@ -76,6 +78,19 @@ class HistoryLine:
     def customer_note(self) -> str:
         """The neutral description a customer sees (never the reason typed by staff)."""
         return customer_note(self.entry.origin, self.entry.invoice_id)
+
+    @property
+    def change(self) -> str:
+        """A limit or tolerance change as people read it: 'R$10,000.00 → R$9,000.00'."""
+        return change_text(self.entry.origin, self.entry.details)
+
+
+def change_text(origin: str, details: dict | None) -> str:
+    """'old → new' of a limit (money) or tolerance (percent) entry; '' for other entries."""
+    if not details or origin not in ("Credit", "Tolerance"):
+        return ""
+    show = i18n.money if origin == "Credit" else lambda v: i18n.percent(v, 1)
+    return f"{show(Decimal(details['old']))} → {show(Decimal(details['new']))}"
 
 
 def customer_note(origin: str, invoice_id: str | None) -> str:

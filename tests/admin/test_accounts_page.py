@@ -48,7 +48,7 @@ FIGURES = {
     "email": lambda a: a.email,
     "credit_limit": lambda a: a.credit_limit,
     "creditLimit": lambda a: a.credit_limit,  # the API's camelCase key means the same
-    "balance": lambda a: a.balance,
+    "balance": lambda a: a.api_balance,  # the API's balance: what is owed, negated
     "used": lambda a: a.used,
     "pre_authorized": lambda a: a.pre_authorized,
     "available": lambda a: a.available_credit,

@@ -47,7 +47,8 @@ def test_open_account(api):
         "CPF",
         "buyer@example.com",
     )
-    assert body["creditLimit"] == body["balance"] == body["availableBalance"] == 1500.5
+    assert body["creditLimit"] == body["availableBalance"] == 1500.5
+    assert body["balance"] == 0  # VTEX: nothing owed; a negative balance is a debit
     assert b'"creditLimit":1500.50' in response.data  # exact numbers, two decimals
     assert body["tolerance"] == 0.2
     assert body["createdAt"].endswith("Z")
@@ -95,7 +96,7 @@ def test_get_account_and_unknown_id(api, session, make_account, purchase, settin
         body["preAuthorizedCredit"],
         body["availableCredit"],
         body["availableBalance"],
-    ) == (700, 50, 650, 750)
+    ) == (-300, 50, 650, 750)  # availableCredit = limit + balance − pre-authorized
     response = api.get("/accounts/000_CPF")
     assert response.status_code == 404
     assert error_code(response) == "account_not_found"
@@ -155,7 +156,7 @@ def test_change_limit_writes_a_credit_entry(api, session, make_account, fresh):
     response = api.put(f"/accounts/{account.id}/creditlimit", json={"value": 250.75})
     assert response.status_code == 200
     assert response.get_json()["creditLimit"] == 250.75
-    assert response.get_json()["balance"] == 250.75
+    assert response.get_json()["balance"] == 0 and response.get_json()["availableCredit"] == 250.75
     fresh()
     entry = session.scalars(select(StatementEntry).order_by(StatementEntry.id.desc())).first()
     assert (entry.origin, entry.value, entry.description) == ("Credit", Decimal("150.75"), "API")
@@ -179,32 +180,38 @@ def test_statements(api, make_account, purchase, session):
     credit.pay_invoice(session, account.id, invoice.id, actor="someone@example.com")
     body = api.get(f"/accounts/{account.id}/statements").get_json()
     origins = [s["origin"] for s in body["statements"]]
-    assert origins == ["Credit", "Invoice", "Invoice", "Payment"]
-    assert sum(Decimal(str(s["value"])) for s in body["statements"]) == 850
+    assert origins == ["Invoice", "Invoice", "Payment"]  # the opening limit is not listed
+    assert sum(Decimal(str(s["value"])) for s in body["statements"]) == -150
     assert (body["currentBalance"], body["intervalBalance"], body["previousBalance"]) == (
-        850,
-        850,
+        -150,
+        -150,
         0,
     )
-    first_invoice = body["statements"][1]
+    first_invoice = body["statements"][0]
     assert first_invoice["metadata"] == {
         "transactionId": hold.id,
-        "invoiceId": f"{hold.id}-01",
-        "installment": 1,
+        "orderId": None,
         "numberOfInstallments": 2,
+        "invoiceId": f"{hold.id}-01",
     }
-    assert body["statements"][3]["doneBy"] == "someone@example.com"
+    assert body["statements"][2]["metadata"] == {
+        "transactionId": hold.id,
+        "installment": 1,
+        "invoiceId": f"{hold.id}-01",
+    }
+    assert body["statements"][2]["doneBy"] == "someone@example.com"
     assert all(s["date"].endswith("Z") for s in body["statements"])
 
 
-def test_statements_date_window(api, make_account):
+def test_statements_date_window(api, make_account, session):
     account = make_account(limit="1000")
+    credit.adjust_balance(session, account.id, "-40", actor="t", reason="fee")
     body = api.get(f"/accounts/{account.id}/statements?from=2999-01-01").get_json()
     assert body["statements"] == []
     assert (body["previousBalance"], body["intervalBalance"], body["currentBalance"]) == (
-        1000,
+        -40,
         0,
-        1000,
+        -40,
     )
     body = api.get(f"/accounts/{account.id}/statements?to=2000-01-01").get_json()
     assert body["statements"] == [] and body["intervalBalance"] == 0

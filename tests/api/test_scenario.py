@@ -53,12 +53,12 @@ def test_purchase_on_credit_from_account_to_payment(api, session):
     assert paid.get_json()["status"] == "Paid"
 
     account = api.get(f"/accounts/{account_id}").get_json()
-    assert (account["balance"], account["preAuthorizedCredit"]) == (4333.34, 0)
+    assert (account["balance"], account["preAuthorizedCredit"]) == (-666.66, 0)
+    assert account["availableCredit"] == 4333.34
     statements = api.get(f"/accounts/{account_id}/statements").get_json()
     total = sum(_number(s["value"]) for s in statements["statements"])
     assert total == _number(statements["currentBalance"]) == _number(account["balance"])
     assert [s["origin"] for s in statements["statements"]] == [
-        "Credit",
         "Invoice",
         "Invoice",
         "Invoice",
