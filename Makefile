@@ -10,7 +10,7 @@ VENDOR      := $(VENDOR_DIR)/htmx.min.js \
                $(VENDOR_DIR)/bootstrap.min.css \
                $(VENDOR_DIR)/bootstrap.bundle.min.js \
                $(VENDOR_DIR)/chart.umd.min.js
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto
 
 .PHONY: setup run test bench lint clean
 .DELETE_ON_ERROR:
