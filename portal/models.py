@@ -5,6 +5,9 @@ Money is Numeric(14, 2) and always read as Decimal. Timestamps are stored in UTC
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -33,9 +36,24 @@ Rate = Numeric(9, 6, asdecimal=True)
 ZERO = Decimal("0.00")
 
 
+_CLOCK: ContextVar[datetime | None] = ContextVar("portal_clock", default=None)
+
+
 def utcnow() -> datetime:
-    """Return the current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+    """Return the current time, timezone-aware, in UTC (or the moment set by `clock_at`)."""
+    return _CLOCK.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Inside the block, `utcnow()` returns `moment` (aware): every timestamp the engine
+    writes and the store's today (`store_today`) follow it. For building a past on purpose
+    (the demo store); it applies to the current thread / context only."""
+    token = _CLOCK.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _CLOCK.reset(token)
 
 
 class UTCDateTime(db.TypeDecorator):
