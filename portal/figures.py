@@ -6,14 +6,15 @@ stay fast with 100k accounts; SQLite returns SUM of NUMERIC as float, hence `_mo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from . import credit
+from . import credit, listing
 from .models import Account, AuditEvent, Invoice, StoreSettings
 
 CENT = Decimal("0.01")
@@ -26,9 +27,47 @@ AGING_BUCKETS = (
     ("90+", 91, None),
 )
 
+# The lists the dashboard's figures open, as the query-string arguments of the back-office
+# lists (portal/listing.py). Each figure is computed with its list's own filters, so the
+# number on the dashboard is the number of rows the link shows.
+OPEN_ACCOUNTS = {"status": "Open"}
+CLOSED_ACCOUNTS = {"status": "Closed"}
+ON_HOLD_ACCOUNTS = {"status": "Open", "on_hold": "yes"}
+NEAR_LIMIT_ACCOUNTS = {"status": "Open", "utilization": "80-100"}
+OVER_LIMIT_ACCOUNTS = {"status": "Open", "utilization": "100+"}
+OPEN_INVOICES = {"status": "Opened"}
+OVERDUE_INVOICES = {"status": "Overdue"}
+
 
 def _money(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT)
+
+
+def list_condition(spec: listing.ListingSpec, args: Mapping[str, str]):
+    """The SQL condition of the list that `args` opens: its filters (and search), parsed
+    as the list parses them (paging and sort aside)."""
+    clause = listing.where(spec, listing.parse(spec, args, strict=False)).whereclause
+    return clause if clause is not None else true()
+
+
+def _tally(
+    session: Session, spec: listing.ListingSpec, lists: Mapping[str, Mapping[str, str]], amount=None
+) -> dict[str, tuple[int, Decimal]]:
+    """How many rows each list matches (and Σ `amount` over them), in one aggregate query."""
+    conditions = {key: list_condition(spec, args) for key, args in lists.items()}
+    columns = []
+    for condition in conditions.values():
+        columns.append(func.count(case((condition, 1))))
+        if amount is not None:
+            columns.append(func.sum(case((condition, amount), else_=0)))
+    row = session.execute(
+        select(*columns).select_from(spec.model).where(or_(*conditions.values()))
+    ).one()
+    width = 1 if amount is None else 2
+    return {
+        key: (int(row[width * i] or 0), _money(row[width * i + 1] if amount is not None else 0))
+        for i, key in enumerate(conditions)
+    }
 
 
 @dataclass
@@ -50,11 +89,12 @@ class Portfolio:
 
 @dataclass
 class Bucket:
-    """Open invoices of one aging range."""
+    """Open invoices of one aging range, and the invoices list that shows them."""
 
     key: str
     amount: Decimal
     count: int
+    args: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,81 +103,109 @@ class Receivables:
 
     today: date
     buckets: list[Bucket] = field(default_factory=list)
-
-    @property
-    def open_amount(self) -> Decimal:
-        """Σ remaining of every Opened invoice."""
-        return sum((b.amount for b in self.buckets), Decimal("0.00"))
-
-    @property
-    def open_count(self) -> int:
-        """How many invoices are Opened."""
-        return sum(b.count for b in self.buckets)
-
-    @property
-    def overdue_amount(self) -> Decimal:
-        """Σ remaining of Opened invoices due before today."""
-        return sum((b.amount for b in self.buckets if b.key != "current"), Decimal("0.00"))
-
-    @property
-    def overdue_count(self) -> int:
-        """How many Opened invoices are due before today."""
-        return sum(b.count for b in self.buckets if b.key != "current")
+    open_amount: Decimal = Decimal("0.00")  # Σ remaining of every Opened invoice
+    open_count: int = 0
+    overdue_amount: Decimal = Decimal("0.00")  # … of those due before the store's today
+    overdue_count: int = 0
 
 
 def portfolio(session: Session) -> Portfolio:
-    """Granted, used, pre-authorized and available credit of Open accounts (one query)."""
-    rows = session.execute(
-        select(
-            Account.status,
-            func.count(),
-            func.sum(Account.credit_limit),
-            func.sum(Account.credit_limit - Account.balance),
-            func.sum(Account.pre_authorized),
-            func.sum(Account.balance - Account.pre_authorized),
-        ).group_by(Account.status)
-    ).all()
-    result = Portfolio()
-    for status, count, granted, used, held, available in rows:  # one row per status
-        if status != "Open":
-            result.closed_accounts += count
+    """Granted, used, pre-authorized and available credit of Open accounts: the totals of
+    the accounts list of OPEN_ACCOUNTS (its own summary query), and how many are closed."""
+    totals = listing.summarize(
+        session, listing.ACCOUNTS, listing.parse(listing.ACCOUNTS, OPEN_ACCOUNTS, strict=False)
+    )
+    closed = _tally(session, listing.ACCOUNTS, {"closed": CLOSED_ACCOUNTS})["closed"][0]
+    return Portfolio(
+        accounts=totals["count"],
+        closed_accounts=closed,
+        granted=totals["creditLimit"],
+        used=totals["used"],
+        pre_authorized=totals["preAuthorized"],
+        available=totals["available"],
+    )
+
+
+def aging_lists(today: date) -> dict[str, dict[str, str]]:
+    """The invoices list of each aging range (the list's own filters), against `today`."""
+
+    def days_ago(days: int) -> str:
+        return (today - timedelta(days=days)).isoformat()
+
+    lists = {}
+    for key, first, last in AGING_BUCKETS:
+        if first is None:  # not yet due: due today or later
+            lists[key] = {"status": "Opened", "due_from": days_ago(last)}
             continue
-        result.accounts = count
-        result.granted, result.used = _money(granted), _money(used)
-        result.pre_authorized, result.available = _money(held), _money(available)
-    return result
+        args = {"status": "Overdue", "due_to": days_ago(first)}
+        if last is not None:
+            args["due_from"] = days_ago(last)
+        lists[key] = args
+    return lists
 
 
-def _due_range(today: date, first: int | None, last: int | None):
-    """SQL condition on Invoice.due_date for `first`..`last` days overdue."""
-    conditions = []
-    if last is not None:  # at most `last` days late: due on or after today − last
-        conditions.append(Invoice.due_date >= today - timedelta(days=last))
-    if first is not None:  # at least `first` days late: due on or before today − first
-        conditions.append(Invoice.due_date <= today - timedelta(days=first))
-    return conditions[0] if len(conditions) == 1 else conditions[0] & conditions[1]
+# What the invoices list sums as still owed ("total" in its summary).
+_REMAINING = case((Invoice.status == "Opened", Invoice.value - Invoice.paid_amount), else_=0)
 
 
 def receivables(session: Session, settings: StoreSettings) -> Receivables:
-    """Open invoices by aging range, against the store's today (one query)."""
+    """Open and overdue invoices and their aging, against the store's today: each figure is
+    the count and Σ still owed of the invoices list it links to (one query for them all)."""
     today = credit.store_today(settings)
-    remaining = Invoice.value - Invoice.paid_amount
-    columns = []
-    for _key, first, last in AGING_BUCKETS:
-        condition = _due_range(today, first, last)
-        columns.append(func.sum(case((condition, remaining), else_=0)))
-        columns.append(func.count(case((condition, Invoice.id))))
-    row = session.execute(select(*columns).where(Invoice.status == "Opened")).one()
-    buckets = [
-        Bucket(key, _money(row[2 * i]), int(row[2 * i + 1] or 0))
-        for i, (key, _first, _last) in enumerate(AGING_BUCKETS)
-    ]
-    return Receivables(today=today, buckets=buckets)
+    aging = aging_lists(today)
+    lists = {"open": OPEN_INVOICES, "overdue": OVERDUE_INVOICES, **aging}
+    tally = _tally(session, listing.INVOICES, lists, amount=_REMAINING)
+    return Receivables(
+        today=today,
+        buckets=[Bucket(key, tally[key][1], tally[key][0], aging[key]) for key in aging],
+        open_count=tally["open"][0],
+        open_amount=tally["open"][1],
+        overdue_count=tally["overdue"][0],
+        overdue_amount=tally["overdue"][1],
+    )
 
 
 def recent_activity(session: Session, limit: int = 10) -> list[AuditEvent]:
-    """The latest audit events, newest first."""
+    """The latest audit events, newest first (portal/activity.py tells them as sentences)."""
     return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
+
+
+@dataclass
+class Watchlist:
+    """Accounts to watch: how many the list of `args` shows, and its first few."""
+
+    count: int
+    accounts: list[Account]
+    args: dict[str, str]
+
+
+WATCHLISTS = {
+    "near_limit": NEAR_LIMIT_ACCOUNTS,
+    "over_limit": OVER_LIMIT_ACCOUNTS,
+    "on_hold": ON_HOLD_ACCOUNTS,
+}
+# Share of the limit in use, for showing the fullest first (× 1.0: no integer division).
+_IN_USE = (Account.credit_limit - Account.balance + Account.pre_authorized) * 1.0
+
+
+def watchlists(session: Session, limit: int = 8) -> dict[str, Watchlist]:
+    """Open accounts near their limit (80–100 % used), at or over it, and on hold: each
+    count is the count of the accounts list its link opens (one query for the three), and
+    the first few accounts of each list (the fullest first; on hold by id)."""
+    counts = _tally(session, listing.ACCOUNTS, WATCHLISTS)
+    result = {}
+    for key, args in WATCHLISTS.items():
+        order = (
+            [Account.id]
+            if key == "on_hold"
+            else [(_IN_USE / Account.credit_limit).desc(), Account.id]
+        )
+        stmt = listing.where(listing.ACCOUNTS, listing.parse(listing.ACCOUNTS, args, strict=False))
+        accounts = (
+            list(session.scalars(stmt.order_by(*order).limit(limit))) if counts[key][0] else []
+        )
+        result[key] = Watchlist(counts[key][0], accounts, dict(args))
+    return result
 
 
 NEAR_LIMIT = Decimal("0.80")  # share of the limit in use (invoices + holds) that warns
@@ -201,40 +269,6 @@ def invoice_row(invoice: Invoice, settings: StoreSettings, today: date) -> Invoi
         amount_due=credit.amount_due(invoice, settings, today),
         pay_url=link if payable else None,
     )
-
-
-NEAR_LIMIT = Decimal("0.8")
-
-
-def _utilization():
-    """SQL: share of the limit in use (invoices and adjustments + holds)."""
-    return (Account.credit_limit - Account.balance + Account.pre_authorized) / Account.credit_limit
-
-
-def near_limit(session: Session, limit: int = 8) -> tuple[int, list[tuple[Account, Decimal]]]:
-    """Open accounts using ≥ 80 % of their limit: how many, and the fullest few."""
-    condition = (
-        (Account.status == "Open") & (Account.credit_limit > 0) & (_utilization() >= NEAR_LIMIT)
-    )
-    count = session.scalar(select(func.count()).select_from(Account).where(condition)) or 0
-    rows = session.execute(
-        select(Account).where(condition).order_by(_utilization().desc(), Account.id).limit(limit)
-    ).scalars()
-    return count, [(account, account.utilization) for account in rows]
-
-
-def on_hold(session: Session, settings: StoreSettings, limit: int = 8) -> tuple[int, list[Account]]:
-    """Open accounts on hold for an invoice overdue past the store's threshold."""
-    from .credit.accounts import overdue_hold_filter
-
-    condition = (Account.status == "Open") & overdue_hold_filter(
-        settings, credit.store_today(settings)
-    )
-    count = session.scalar(select(func.count()).select_from(Account).where(condition)) or 0
-    accounts = list(
-        session.scalars(select(Account).where(condition).order_by(Account.id).limit(limit))
-    )
-    return count, accounts
 
 
 @dataclass

@@ -1,12 +1,9 @@
 """The back-office dashboard."""
 
-from datetime import timedelta
-from urllib.parse import urlencode
-
-from flask import render_template
+from flask import render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from .. import credit, figures
+from .. import activity, credit, figures
 from ..access import STAFF, roles_required
 from ..extensions import db
 from ..i18n import money
@@ -24,39 +21,53 @@ AGING_LABELS = {
 @bp.get("/admin")
 @roles_required(*STAFF)
 def dashboard():
-    """The store's credit at a glance: lines granted and used, receivables, activity."""
+    """The store's credit at a glance: lines granted and used, receivables, activity.
+
+    Every figure that links to a list is computed with that list's filters (figures.py),
+    and its link is built here from the same arguments: the number is the list's count.
+    """
     settings = credit.get_settings(db.session)
     receivables = figures.receivables(db.session, settings)
+    watch = figures.watchlists(db.session)
     return render_template(
         "admin/dashboard.html",
         portfolio=figures.portfolio(db.session),
         receivables=receivables,
         aging_labels=AGING_LABELS,
-        aging_links=aging_links(receivables.today),
+        aging_links=aging_links(receivables),
         chart=aging_chart(receivables),
-        activity=figures.recent_activity(db.session),
-        near_limit=figures.near_limit(db.session),
-        on_hold=figures.on_hold(db.session, settings),
+        activity=activity.describe(db.session, figures.recent_activity(db.session)),
+        watch=watch,
+        links=dashboard_links(watch),
     )
 
 
-def aging_links(today) -> dict[str, str]:
-    """The invoices list behind each aging row (the list's own filters)."""
+def accounts_link(args: dict, **extra) -> str:
+    """The accounts list of `args` (a figures.*_ACCOUNTS), optionally sorted."""
+    return url_for("admin.accounts_index", **args, **extra)
 
-    def overdue(first: int, last: int | None) -> str:
-        args = {"status": "Overdue", "due_to": (today - timedelta(days=first)).isoformat()}
-        if last is not None:
-            args["due_from"] = (today - timedelta(days=last)).isoformat()
-        return "/admin/invoices?" + urlencode(args)
 
+def invoices_link(args: dict, **extra) -> str:
+    """The invoices list of `args` (a figures.*_INVOICES), optionally sorted."""
+    return url_for("admin.invoices_index", **args, **extra)
+
+
+def dashboard_links(watch: dict[str, figures.Watchlist]) -> dict[str, str]:
+    """The list behind each figure of the dashboard."""
     return {
-        "current": "/admin/invoices?"
-        + urlencode({"status": "Opened", "due_from": today.isoformat()}),
-        "1-30": overdue(1, 30),
-        "31-60": overdue(31, 60),
-        "61-90": overdue(61, 90),
-        "90+": overdue(91, None),
+        "granted": accounts_link(figures.OPEN_ACCOUNTS),
+        "used": accounts_link(figures.OPEN_ACCOUNTS, sort="-used"),
+        "pre_authorized": accounts_link(figures.OPEN_ACCOUNTS, sort="-pre_authorized"),
+        "available": accounts_link(figures.OPEN_ACCOUNTS, sort="-available"),
+        "open_invoices": invoices_link(figures.OPEN_INVOICES),
+        "overdue_invoices": invoices_link(figures.OVERDUE_INVOICES, sort="due_date"),
+        **{key: accounts_link(w.args) for key, w in watch.items()},
     }
+
+
+def aging_links(receivables: figures.Receivables) -> dict[str, str]:
+    """The invoices list behind each aging row (the list's own filters)."""
+    return {b.key: invoices_link(b.args, sort="due_date") for b in receivables.buckets}
 
 
 def aging_chart(receivables: figures.Receivables) -> dict:

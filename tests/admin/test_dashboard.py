@@ -111,8 +111,9 @@ def test_recent_activity_lists_the_last_ten_events(client, login, portfolio, mak
     html = client.get("/admin").get_data(as_text=True)
     activity = html.split('id="activity-title"')[1]
     assert activity.count('class="list-group-item') == 10
-    newest, oldest_shown = activity.index("user.create"), activity.index("invoice.pay")
-    assert newest < oldest_shown and "account.close" not in activity
+    newest = activity.index("test created the login owner")
+    oldest_shown = activity.index("test recorded a payment of")
+    assert newest < oldest_shown and "closed the account" not in activity
 
 
 def test_empty_store_shows_zeros(app, client, login):
@@ -171,4 +172,5 @@ def test_dashboard_lists_accounts_near_limit_and_on_hold(
     assert "Nearly Full Ltda" in near and "Comfortable" not in near
     assert "Late Payer SA" in held and "Nearly Full Ltda" not in held
     assert 'href="/admin/invoices?status=Overdue&amp;sort=due_date"' in page
-    assert "/admin/accounts?on_hold=yes" in page
+    assert 'href="/admin/accounts?status=Open&amp;on_hold=yes"' in page
+    assert 'href="/admin/accounts?status=Open&amp;utilization=80-100"' in page
