@@ -22,7 +22,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from .credit.errors import InvalidInput
-from .models import Account, AuditEvent, Holder, Invoice, StatementEntry
+from .models import Account, AuditEvent, Holder, Invoice, StatementEntry, User
 
 CENT = Decimal("0.01")
 PAGING = ("q", "sort", "page", "perPage", "op")
@@ -752,4 +752,41 @@ AUDIT = ListingSpec(
     },
     default_sort="-created_at",
     per_page=50,
+)
+
+
+# Logins, in two tabs: the store's staff and its customers (the back-office users page).
+USER_TABS = {"staff": ("owner", "finance", "support"), "customers": ("customer",)}
+
+
+def user_tab(raw: object) -> str:
+    """`staff` or `customers` (either case), else InvalidInput."""
+    value = str(raw or "").strip().lower()
+    if value not in USER_TABS:
+        raise InvalidInput("invalid_filter", f"tab must be one of {', '.join(USER_TABS)}.", "tab")
+    return value
+
+
+USERS = ListingSpec(
+    name="users",
+    model=User,
+    search=(User.email, User.name),
+    filters=(
+        Filter("tab", lambda v: User.role.in_(USER_TABS[v]), user_tab),
+        Filter(
+            "role",
+            lambda v: User.role.in_(v),
+            _one_of("role", {r: r for r in ("owner", "finance", "support", "customer")}),
+        ),
+    ),
+    sorts={
+        "email": User.email,
+        "name": User.name,
+        "role": User.role,
+        "last_login": User.last_login_at,
+        "created_at": User.created_at,
+    },
+    default_sort="email",
+    per_page=20,
+    max_per_page=100,
 )

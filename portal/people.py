@@ -7,11 +7,11 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .credit.errors import Conflict, InvalidInput
+from .credit.errors import Conflict, InvalidInput, NotFound
 from .credit.ledger import audit, write_transaction
 from .credit.validation import normalize_email
 from .models import ApiKey, Holder, User, utcnow
@@ -306,28 +306,46 @@ def change_user(
     user_id: int,
     *,
     actor: str,
+    acting_user_id: int | None,
     role: str | None = None,
     active: bool | None = None,
 ) -> User:
-    """Change a login's role or switch it on/off; the store always keeps an active owner."""
+    """Change a login's role or switch it on/off; the store always keeps an active owner.
+
+    `acting_user_id` is the login making the change (None for the operator's CLI): nobody
+    deactivates their own login or changes their own role, so an owner cannot lock the
+    store out by mistake; another owner has to do it.
+    """
     if role is not None and role not in ROLES:
         raise InvalidInput("invalid_role", f"Role must be one of {', '.join(ROLES)}.", "role")
     with write_transaction(session):
-        user = session.get(User, user_id)
+        # The login and every active owner, locked in id order: two owners demoting each
+        # other at once cannot both see the other one still in charge (PostgreSQL; SQLite
+        # writes one at a time anyway).
+        locked = session.scalars(
+            select(User)
+            .where(or_(User.id == user_id, and_(User.role == "owner", User.active)))
+            .order_by(User.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+        user = next((u for u in locked if u.id == user_id), None)
         if user is None:
-            from .credit.errors import NotFound
-
             raise NotFound("user_not_found", f"User {user_id} does not exist.")
         new_role = role if role is not None else user.role
         new_active = active if active is not None else user.active
-        if user.role == "owner" and user.active and (new_role != "owner" or not new_active):
-            owners = session.scalar(
-                select(func.count())
-                .select_from(User)
-                .where(User.role == "owner", User.active, User.id != user.id)
-            )
-            if not owners:
-                raise Conflict("last_owner", "The store must keep at least one active owner.")
+        if acting_user_id is not None and user.id == acting_user_id:
+            if user.active and not new_active:
+                raise Conflict(
+                    "own_login", "You cannot deactivate your own login; ask another owner."
+                )
+            if new_role != user.role:
+                raise Conflict("own_role", "You cannot change your own role; ask another owner.")
+        was_owner = user.role == "owner" and user.active
+        steps_down = was_owner and (new_role != "owner" or not new_active)
+        others = [u for u in locked if u.role == "owner" and u.active and u.id != user.id]
+        if steps_down and not others:
+            raise Conflict("last_owner", "The store must keep at least one active owner.")
         if new_role == "customer" and not session.scalar(
             select(Holder.id).where(Holder.email == user.email)
         ):

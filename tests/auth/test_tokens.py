@@ -95,9 +95,9 @@ def test_ending_the_sessions_spends_outstanding_tokens(session, make_user):
 def test_deactivated_users_tokens_are_refused(session, make_user):
     user = make_user("support")
     token = people.password_token(SECRET, user, "reset")
-    people.change_user(session, user.id, actor="t", active=False)
+    people.change_user(session, user.id, actor="t", acting_user_id=None, active=False)
     assert people.user_for_token(session, SECRET, token, "reset") is None
-    people.change_user(session, user.id, actor="t", active=True)
+    people.change_user(session, user.id, actor="t", acting_user_id=None, active=True)
     assert people.user_for_token(session, SECRET, token, "reset") is None  # version moved
 
 
