@@ -1,7 +1,10 @@
 """Back-office views: CSV import (upload → preview → apply → result) and its history."""
 
+from decimal import Decimal
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from .. import imports, uploads
@@ -11,6 +14,8 @@ from ..credit.permissions import EVERYTHING, Grant
 from ..extensions import db
 from . import bp
 from .forms import ApplyImportForm, UploadForm
+
+PREVIEW_ROWS = 500  # rows of each kind the preview lists; the rejected ones download whole
 
 
 def _grant() -> Grant:
@@ -50,15 +55,59 @@ def imports_index():
 @bp.get("/admin/imports/<int:batch_id>")
 @roles_required(*STAFF)
 def imports_show(batch_id: int):
-    """The dry run of an upload: what each row would do, and the rejected rows."""
+    """The dry run of an upload: what each row would do (old → new), every reason of each
+    rejected row, and an Apply button that says what it will do.
+
+    `?only_valid=1` is the "only the valid rows" box ticked: the page is rendered again
+    with the button for that choice (htmx swaps the panel; without JS, a plain GET).
+    """
     batch, plan, _rows = _load(batch_id)
+    only_valid = request.args.get("only_valid") == "1"
+    label, enabled = apply_label(plan.counts, only_valid)
     return render_template(
         "admin/imports/show.html",
         batch=batch,
         plan=plan,
+        rejected_rows=plan.of("rejected"),
+        update_rows=plan.of("update"),
+        create_rows=plan.of("create"),
+        shown=PREVIEW_ROWS,
         form=ApplyImportForm(),
+        only_valid=only_valid,
+        apply_label=label,
+        apply_enabled=enabled,
+        rate_places=rate_places,
         can_write=current_user.role in WRITERS,
     )
+
+
+def apply_label(counts: dict[str, int], only_valid: bool) -> tuple[str, bool]:
+    """What the Apply button says, and whether it can be pressed.
+
+    No rejected row: "Apply 3 changes". Rejected rows, only the valid ones: "Apply 2 valid
+    rows, skip 1 rejected". Rejected rows, all-or-nothing: "Fix 1 rejected row to apply
+    all-or-nothing", which cannot be pressed.
+    """
+    changes, rejected = counts["create"] + counts["update"], counts["rejected"]
+    if not rejected:
+        return ngettext("Apply %(num)d change", "Apply %(num)d changes", changes), True
+    if only_valid:
+        return _(
+            "%(apply)s, %(skip)s",
+            apply=ngettext("Apply %(num)d valid row", "Apply %(num)d valid rows", changes),
+            skip=ngettext("skip %(num)d rejected", "skip %(num)d rejected", rejected),
+        ), True
+    return ngettext(
+        "Fix %(num)d rejected row to apply all-or-nothing",
+        "Fix %(num)d rejected rows to apply all-or-nothing",
+        rejected,
+    ), False
+
+
+def rate_places(value) -> int:
+    """The decimals a tolerance needs as a percentage: 0.1 → 0 (10%), 0.125 → 1 (12.5%)."""
+    exponent = (Decimal(value) * 100).normalize().as_tuple().exponent
+    return max(0, min(2, -int(exponent)))
 
 
 @bp.post("/admin/imports/<int:batch_id>/apply")
@@ -73,15 +122,16 @@ def imports_apply(batch_id: int):
             )
         except CreditError as error:
             flash(error.message, "error")
-        else:
-            flash(
-                _(
-                    "Applied: %(create)s created, %(update)s updated, %(unchanged)s unchanged, "
-                    "%(rejected)s rejected.",
-                    **batch.counts,
-                ),
-                "success",
-            )
+            only_valid = 1 if form.only_valid.data else None  # back to the same choice
+            return redirect(url_for("admin.imports_show", batch_id=batch_id, only_valid=only_valid))
+        flash(
+            _(
+                "Applied: %(create)s created, %(update)s updated, %(unchanged)s unchanged, "
+                "%(rejected)s rejected.",
+                **batch.counts,
+            ),
+            "success",
+        )
     return redirect(url_for("admin.imports_show", batch_id=batch_id))
 
 

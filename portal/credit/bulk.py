@@ -1,7 +1,8 @@
 """Bulk changes from imported files: the same rules as one click, in one transaction.
 
 `plan_*` is the dry run: it decides for every row whether it creates, updates, changes
-nothing or is rejected (with the column and the reason). `apply_*` writes a plan
+nothing or is rejected, with the column (as the template's header names it) and the reason
+of every problem of the row, not only the first. `apply_*` writes a plan
 all-or-nothing; with only_valid it skips the rejected rows. Account imports write with
 executemany statements (100k rows in seconds) but the same entries and audit events as
 open_account / change_limit; invoice imports call the invoice operations row by row.
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -85,9 +88,13 @@ class Plan:
             counts[result.action] += 1
         return counts
 
+    def of(self, action: str) -> list[RowResult]:
+        """The rows that create, update, change nothing or are rejected, in file order."""
+        return [r for r in self.rows if r.action == action]
+
     @property
     def rejected(self) -> list[RowResult]:
-        return [r for r in self.rows if r.action == "rejected"]
+        return self.of("rejected")
 
 
 class Unreadable(str):
@@ -106,46 +113,76 @@ def _cell(cell):
     return cell
 
 
-def _reject(row: int, column: str, error: CreditError | str) -> RowResult:
-    message = error.message if isinstance(error, CreditError) else error
-    return RowResult(row=row, action="rejected", errors=[(column, message)])
+class _Errors(list):
+    """The (column, reason) of each bad cell of one row, gathered while reading the row."""
+
+    def read(self, column: str, reader):
+        """What `reader()` returns, or None with its reason kept under `column`."""
+        try:
+            return reader()
+        except CreditError as error:
+            self.append((column, _reason(column, error.message)))
+            return None
+
+
+def _reason(column: str, message: str) -> str:
+    """A message without the column's label in front ("Credit limit: use a point…" → "use a
+    point…"): the label is shown beside it."""
+    return message.removeprefix(f"{column}: ")
+
+
+def _blank(cell) -> bool:
+    return not isinstance(cell, Unreadable) and not str(cell or "").strip()
 
 
 # --- accounts ----------------------------------------------------------------------------
 
-COLUMN_OF = {
-    "document": "Document",
-    "document_type": "Document Type",
-    "email": "Email",
-    "credit_limit": "Credit limit",
-    "tolerance": "Tolerance rate",
-    "spending_cap": "Dependents",
-    "dependents": "Dependents",
-    "name": "Name",
-}
-
 
 def _clean_account_row(row: int, raw: dict) -> RowResult:
+    """Read every cell of an account row; a row with bad cells is rejected with the column
+    (as the template's header names it) and the reason of each one."""
+    errors, data = _Errors(), {}
     try:
         document, document_type = normalize_document(raw.get("document"), raw.get("document_type"))
-        data = {
-            "id": account_id_for(document, document_type),
-            "document": document,
-            "document_type": document_type,
-            "email": normalize_email(raw.get("email")),
-            "credit_limit": parse_non_negative(_cell(raw.get("credit_limit")), "Credit limit"),
-            "tolerance": parse_rate(_cell(raw.get("tolerance")) or "0", "Tolerance rate"),
-        }
-        if "name" in raw:
-            data["name"] = clean_text(raw.get("name"), "name", 200)
-        dependents = str(raw.get("dependents") or "").replace(";", ",").replace("|", ",")
-        data["dependents"] = sorted(
-            {normalize_email(e, "dependents") for e in dependents.split(",") if e.strip()}
-        )
     except CreditError as error:
-        return _reject(row, COLUMN_OF.get(error.field or "", error.field or ""), error)
-    if data["email"] in data["dependents"]:
-        return _reject(row, "Dependents", "The main e-mail cannot also be a dependent.")
+        if error.field == "document_type":
+            errors.append(("Document Type", error.message))
+        if _blank(raw.get("document")):
+            errors.append(("Document", _("enter the document number.")))
+        elif error.field == "document":
+            errors.append(("Document", error.message))
+    else:
+        data["id"] = account_id_for(document, document_type)
+        data["document"], data["document_type"] = document, document_type
+    if _blank(raw.get("email")):
+        errors.append(("Email", _("enter an e-mail address such as buyer@example.com.")))
+    else:
+        email = errors.read("Email", lambda: normalize_email(raw.get("email")))
+        if email is not None:
+            data["email"] = email
+    limit = raw.get("credit_limit")
+    if _blank(limit):
+        errors.append(("Credit limit", _("enter an amount such as 2,500.00.")))
+    else:
+        data["credit_limit"] = errors.read(
+            "Credit limit", lambda: parse_non_negative(_cell(limit), "Credit limit")
+        )
+    data["tolerance"] = errors.read(
+        "Tolerance rate",
+        lambda: parse_rate(_cell(raw.get("tolerance")) or "0", "Tolerance rate"),
+    )
+    if "name" in raw:
+        data["name"] = errors.read("Name", lambda: clean_text(raw.get("name"), "Name", 200))
+    dependents = set()
+    for address in str(raw.get("dependents") or "").replace(";", ",").replace("|", ",").split(","):
+        if address.strip():
+            email = errors.read("Dependents", lambda a=address: normalize_email(a, "dependents"))
+            dependents.add(email)
+    data["dependents"] = sorted(dependents - {None})
+    if data.get("email") in data["dependents"]:
+        errors.append(("Dependents", _("The main e-mail cannot also be a dependent.")))
+    if errors:
+        return RowResult(row=row, action="rejected", data=data, errors=list(errors))
     return RowResult(row=row, action="create", data=data)
 
 
@@ -159,8 +196,18 @@ def clean(kind: str, rows: list[tuple[int, dict]]) -> list[RowResult]:
     if kind == "invoices":
         return [_clean_invoice_row(row, raw) for row, raw in rows]
     results = [_clean_account_row(row, raw) for row, raw in rows]
-    _reject_duplicates(results, "id", "Document", "The same account appears twice in the file.")
-    _reject_duplicates(results, "email", "Email", "The same e-mail appears twice in the file.")
+    _reject_duplicates(
+        results,
+        "id",
+        "Document",
+        lambda row: _("The same account appears twice in the file (row %(row)s).", row=row),
+    )
+    _reject_duplicates(
+        results,
+        "email",
+        "Email",
+        lambda row: _("The same e-mail appears twice in the file (row %(row)s).", row=row),
+    )
     return results
 
 
@@ -193,12 +240,15 @@ def plan_invoices(
 
 
 def _check_rights(result: RowResult, grant: Grant, needs: list[tuple[str, str]]) -> None:
-    """Reject the row at the first (column, right) of `needs` that `grant` lacks."""
+    """Reject the row for each column of `needs` whose right `grant` lacks (with the other
+    reasons it may already have)."""
+    refused: dict[str, str] = {}
     for column, right in needs:
-        if not grant.allows(right):
-            result.action, result.errors = "rejected", [(column, grant.refusal(right))]
-            result.changes = {}
-            return
+        if not grant.allows(right) and column not in refused:
+            refused[column] = grant.refusal(right)
+    if refused:
+        result.action, result.changes = "rejected", {}
+        result.errors = [*result.errors, *refused.items()]
 
 
 def _classify_accounts(session: Session, results: list[RowResult], grant: Grant) -> Plan:
@@ -244,19 +294,19 @@ def _account_needs(result: RowResult, default_credit: Decimal) -> list[tuple[str
     return [ACCOUNT_RIGHTS[name] for name in result.changes]
 
 
-def _reject_duplicates(results: list[RowResult], key: str, column: str, message: str) -> None:
-    seen: dict[str, RowResult] = {}
+def _reject_duplicates(results: list[RowResult], key: str, column: str, message) -> None:
+    """Reject each row naming the same `key` as an earlier row (rejected or not: the file
+    names the same thing twice either way); `message(row)` says which row came first."""
+    seen: dict = {}
     for result in results:
-        if result.action == "rejected":
+        value = result.data.get(key)
+        if value is None:
             continue
-        value = result.data[key]
         if value in seen:
-            result.action, result.errors = (
-                "rejected",
-                [(column, f"{message} (row {seen[value].row})")],
-            )
+            result.action, result.changes = "rejected", {}
+            result.errors = [*result.errors, (column, message(seen[value]))]
         else:
-            seen[value] = result
+            seen[value] = result.row
 
 
 def _existing_holders(session: Session, account_ids: list[str]) -> dict[str, set[str]]:
@@ -277,16 +327,14 @@ def _classify(result: RowResult, existing: dict, by_email: dict, holders: dict) 
         return  # create
     owner = by_email.get(data["email"])
     if owner is not None and owner.id != current.id:
-        result.action, result.errors = (
-            "rejected",
-            [("Email", f"{data['email']} already belongs to account {owner.id}.")],
-        )
-        return
+        current = owner
     if current.id != data["id"]:
-        result.action, result.errors = (
-            "rejected",
-            [("Email", f"{data['email']} already belongs to account {current.id}.")],
+        message = _(
+            "%(email)s already belongs to account %(account)s.",
+            email=data["email"],
+            account=current.id,
         )
+        result.action, result.errors = "rejected", [("Email", message)]
         return
     result.changes = _account_changes(data, current, holders.get(current.id, set()))
     result.action = "update" if result.changes else "unchanged"
@@ -339,7 +387,11 @@ def _refuse_if_rejected(plan: Plan, only_valid: bool) -> None:
     if plan.rejected and not only_valid:
         raise Conflict(
             "rows_rejected",
-            f"{len(plan.rejected)} rows are rejected; fix them or apply only the valid rows.",
+            ngettext(
+                "%(num)d row is rejected: fix it or apply only the valid rows.",
+                "%(num)d rows are rejected: fix them or apply only the valid rows.",
+                len(plan.rejected),
+            ),
         )
 
 
@@ -433,8 +485,7 @@ def _update_account(
     result.changes = _account_changes(data, account, holders)
     _check_rights(result, grant, [ACCOUNT_RIGHTS[name] for name in result.changes])
     if result.action == "rejected":
-        column, message = result.errors[0]
-        raise Forbidden("forbidden", f"Row {result.row}: {column}: {message}")
+        raise Forbidden("forbidden", _row_errors(result))
     # the limit at the old tolerance, then the tolerance on the new limit (as two API calls)
     post_limit(session, account, data["credit_limit"], actor, description=reason)
     post_tolerance(session, account, data["tolerance"], actor, description=reason)
@@ -460,6 +511,12 @@ def _update_account(
             details={k: [str(v) for v in pair] for k, pair in result.changes.items()},
         )
     )
+
+
+def _row_errors(result: RowResult) -> str:
+    """'Row 4: Credit limit: …; Email: …' (every reason of a row, for a refused apply)."""
+    reasons = "; ".join(f"{column}: {message}" for column, message in result.errors)
+    return _("Row %(row)s: %(reasons)s", row=result.row, reasons=reasons)
 
 
 def _insert_many(session: Session, table, rows: list[dict]) -> None:
@@ -504,24 +561,30 @@ def _sqlite_time(value: datetime) -> str:
 
 
 def _clean_invoice_row(row: int, raw: dict) -> RowResult:
+    """Read every cell of an invoice row; a row with bad cells is rejected with each reason."""
+    errors = _Errors()
     data = {"invoice_id": raw.get("invoice_id", ""), "friendly_id": raw.get("friendly_id", "")}
     if not data["invoice_id"] and not data["friendly_id"]:
-        return _reject(row, "Invoice id", "Give the invoice id or the friendly id.")
+        errors.append(("Invoice id", _("Give the invoice id or the friendly id.")))
     status = raw.get("status", "")
     if status:
         data["status"] = STATUS_WORDS.get(status.strip().lower())
         if data["status"] not in STATUSES:
-            return _reject(
-                row, "Status", f"Unknown status {status!r}: use Opened, Paid or Cancelled."
+            errors.append(
+                (
+                    "Status",
+                    _('Unknown status "%(status)s": use Opened, Paid or Cancelled.', status=status),
+                )
             )
     for name in ("payment_link", "observation"):
         if name in raw:
             data[name] = raw[name]
-    try:
-        if raw.get("paid_amount"):
-            data["paid_amount"] = parse_non_negative(_cell(raw["paid_amount"]), "Paid amount")
-    except CreditError as error:
-        return _reject(row, "Paid amount", error)
+    if raw.get("paid_amount"):
+        data["paid_amount"] = errors.read(
+            "Paid amount", lambda: parse_non_negative(_cell(raw["paid_amount"]), "Paid amount")
+        )
+    if errors:
+        return RowResult(row=row, action="rejected", data=data, errors=list(errors))
     return RowResult(row=row, action="update", data=data)
 
 
@@ -540,10 +603,10 @@ def _classify_invoices(session: Session, results: list[RowResult], grant: Grant)
         if result.action != "rejected":
             _classify_invoice(result, found, grant)
     _reject_duplicates(
-        [r for r in results if r.action != "rejected"],
+        results,
         "id",
         "Invoice id",
-        "The same invoice appears twice in the file.",
+        lambda row: _("The same invoice appears twice in the file (row %(row)s).", row=row),
     )
     return Plan(kind="invoices", rows=results)
 
@@ -574,34 +637,111 @@ def _classify_invoice(result: RowResult, found: dict, grant: Grant) -> None:
         or (data["friendly_id"] and invoice.friendly_id != data["friendly_id"])
         or (data["invoice_id"] and invoice.id != data["invoice_id"])
     ):
-        result.action, result.errors = "rejected", [("Invoice id", "No such invoice.")]
+        result.action, result.errors = "rejected", [("Invoice id", _("No such invoice."))]
         return
     data["id"], data["account_id"] = invoice.id, invoice.account_id
-    changes = {}
-    target = data.get("status")
-    paid = data.get("paid_amount")
-    if paid is not None and (target in (None, "Opened", "Paid")) and paid != invoice.paid_amount:
-        if invoice.status != "Opened" or paid < invoice.paid_amount or paid > invoice.value:
-            result.action, result.errors = (
-                "rejected",
-                [
-                    (
-                        "Paid amount",
-                        f"Paid amount must be between {invoice.paid_amount} and "
-                        f"{invoice.value} on an open invoice.",
-                    )
-                ],
-            )
-            return
-        changes["paid_amount"] = (invoice.paid_amount, paid)
-    elif target and target != invoice.status:
-        changes["status"] = (invoice.status, target)
+    changes, errors = _status_and_payment(invoice, data.get("status"), data.get("paid_amount"))
     for name in ("payment_link", "observation"):
         if name in data and data[name] != getattr(invoice, name):
             changes[name] = (getattr(invoice, name), data[name])
-    result.changes = changes
-    result.action = "update" if changes else "unchanged"
+            errors += _annotation_errors(name, data[name])
+    result.errors = errors
+    result.changes = {} if errors else changes
+    result.action = "rejected" if errors else "update" if changes else "unchanged"
     _check_rights(result, grant, _invoice_needs(changes))
+
+
+def _annotation_errors(name: str, text: str) -> list[tuple[str, str]]:
+    """The rules of annotate_invoice for a changed payment link or observation, told at
+    the preview rather than when the file is applied."""
+    text = str(text or "")
+    if name == "payment_link":
+        link = text.strip()
+        if link and not link.startswith(("https://", "http://")):
+            return [("Payment link", _("A payment link must start with https://."))]
+        if len(link) > 1000:
+            return [("Payment link", _("The payment link is longer than 1000 characters."))]
+    elif len(text) > 1000:
+        return [("Observation", _("The observation is longer than 1000 characters."))]
+    return []
+
+
+def _status_and_payment(invoice: Invoice, target: str | None, paid: Decimal | None):
+    """({status or paid_amount: (now, in the file)}, errors) of a row's Status and Paid
+    amount cells, read as the state the row leads to: a file imported again after it was
+    applied changes nothing.
+
+    - Paid: the whole value is paid; the paid amount cell may be the value, or left as it
+      was before paying (an exported file whose status was changed to Paid).
+    - Opened with a paid amount: pay up to it (paying it all makes the invoice Paid, which
+      is then what the row leads to); reopening a paid invoice voids its payments (0.00).
+    - Cancelled: the paid amount stays as it is (0.00 when a paid invoice is reopened to
+      be cancelled).
+    A paid amount below what is paid, above the value, or changing on an invoice that is
+    not open is refused with its reason.
+    """
+    status, before, value = invoice.status, invoice.paid_amount, invoice.value
+
+    def refuse(message: str):
+        return {}, [("Paid amount", message)]
+
+    if paid is not None and paid > value:
+        return refuse(
+            _("Paid amount cannot be more than the invoice's value (%(value)s).", value=value)
+        )
+    if target == "Paid":
+        if status == "Paid":
+            return {}, []
+        if status == "Opened" and paid == value:
+            return {"paid_amount": (before, paid)}, []
+        if paid is None or paid == before:
+            return {"status": (status, "Paid")}, []  # pays what remains (reopened first)
+        if status == "Opened" and paid > before:
+            return refuse(
+                _(
+                    "Status Paid means the whole value (%(value)s) is paid: write %(value)s "
+                    "in Paid amount or leave it empty.",
+                    value=value,
+                )
+            )
+    elif target == "Cancelled":
+        after = Decimal("0.00") if status == "Paid" else before  # reopening voids payments
+        if paid is not None and paid != after:
+            if status == "Paid":
+                return refuse(
+                    _(
+                        "Cancelling a paid invoice voids its payments: leave Paid amount "
+                        "empty or write 0.00."
+                    )
+                )
+            return refuse(_("A cancelled invoice keeps its paid amount (%(paid)s).", paid=before))
+        return ({"status": (status, "Cancelled")} if status != "Cancelled" else {}), []
+    elif paid is None or paid == before:
+        if target == "Opened" and status != "Opened":
+            if status == "Paid" and paid is not None:
+                return {}, []  # paid in full, as the row's payment leads to
+            return {"status": (status, "Opened")}, []
+        return {}, []
+    elif target == "Opened" and status == "Paid" and paid == 0:
+        return {"status": (status, "Opened")}, []  # reopening voids the payments
+    elif status == "Opened" and paid > before:
+        return {"paid_amount": (before, paid)}, []
+    if status == "Paid":
+        return refuse(
+            _(
+                "The invoice is paid: its paid amount (%(paid)s) cannot change. To reopen "
+                "it, write Opened in Status and leave Paid amount empty.",
+                paid=before,
+            )
+        )
+    if status == "Cancelled":
+        return refuse(
+            _(
+                "The invoice is cancelled: its paid amount (%(paid)s) cannot change.",
+                paid=before,
+            )
+        )
+    return refuse(_("Paid amount cannot be below what is already paid (%(paid)s).", paid=before))
 
 
 def apply_invoices(
@@ -635,8 +775,7 @@ def _apply_invoice_row(session: Session, result: RowResult, actor: str, grant: G
     fresh = RowResult(result.row, "update", dict(data))
     _classify_invoice(fresh, {invoice.id: invoice, invoice.friendly_id: invoice}, grant)
     if fresh.action == "rejected":
-        column, message = fresh.errors[0]
-        raise Conflict("rows_changed", f"Row {result.row}: {column}: {message}")
+        raise Conflict("rows_changed", _row_errors(fresh))
     result.action, result.changes = fresh.action, fresh.changes
     changes = fresh.changes
     try:

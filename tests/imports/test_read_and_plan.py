@@ -9,7 +9,7 @@ from portal import credit, imports, uploads
 from portal.credit import bulk
 from portal.models import Account, Holder, ImportBatch, Invoice, StatementEntry
 
-CPF_A, CPF_B, CPF_C = "52998224725", "11144477735", "39053344705"
+CPF_A, CPF_B, CPF_C, CPF_D = "52998224725", "11144477735", "39053344705", "15350946056"
 
 
 def _preview(session, text, kind="accounts", encoding="utf-8", **kwargs):
@@ -94,19 +94,20 @@ def test_rejected_rows_name_line_column_and_reason(session, make_account):
         f"y@example.com,{CPF_C},RG,100,0\n"
         f"z@example.com,{CPF_C},CPF,abc,0\n"
         f"ok2@example.com,{CPF_A},CPF,100,0\n"
-        f"taken@example.com,{CPF_C},CPF,100,0\n"
+        f"taken@example.com,{CPF_D},CPF,100,0\n"
     )
     _, plan = _preview(session, text)
     assert plan.counts == {"create": 1, "update": 0, "unchanged": 0, "rejected": 6}
-    assert [(r.row, r.errors[0][0]) for r in plan.rejected] == [
-        (3, "Email"),
-        (4, "Document"),
-        (5, "Document Type"),
-        (6, "Credit limit"),
-        (7, "Document"),
-        (8, "Email"),
+    assert [(r.row, [column for column, _ in r.errors]) for r in plan.rejected] == [
+        (3, ["Email"]),
+        (4, ["Document"]),
+        (5, ["Document Type"]),
+        (6, ["Credit limit"]),
+        (7, ["Document"]),
+        (8, ["Email"]),
     ]
     assert "twice" in plan.rejected[4].errors[0][1] and "row 2" in plan.rejected[4].errors[0][1]
+    assert "already belongs to account" in plan.rejected[5].errors[0][1]
 
 
 @pytest.mark.parametrize(

@@ -95,9 +95,8 @@ def test_comma_file_reads_decimal_points_and_refuses_decimal_commas():
     assert read[4] == (Decimal("1234.56"), Decimal("0"))
     assert results[5].errors == [
         (
-            "Credit limit",
-            "Credit limit: use a point for decimals and a comma (or nothing) for thousands, "
-            "e.g. 1,234.56.",
+            "Credit limit",  # the label is beside the reason, not repeated in it
+            "use a point for decimals and a comma (or nothing) for thousands, e.g. 1,234.56.",
         )
     ]
     assert results[6].errors[0][0] == "Tolerance rate"
