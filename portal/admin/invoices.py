@@ -7,8 +7,10 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
-from flask import abort, render_template, request
+from flask import abort, make_response, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
@@ -19,7 +21,7 @@ from ..access import STAFF, WRITERS, actor, roles_required
 from ..credit.errors import CreditError, InvalidInput
 from ..credit.invoice_bulk import MAX_BULK
 from ..extensions import db
-from ..htmx import render_page_or_fragment
+from ..htmx import render_page_or_fragment, with_toast
 from ..models import Account, Invoice, StoreSettings
 from . import bp
 from .fields import typed
@@ -171,7 +173,30 @@ def invoices_row_action(invoice_id: str, action: str):
         ROW_ACTIONS[action](invoice, form)
     except CreditError as refused:
         return _row(invoice_id, action, form, refused), 422
-    return _row(invoice_id, action, form), 200, {"HX-Trigger": "invoice-changed"}
+    response = make_response(_row(invoice_id, action, form))
+    response.headers["HX-Trigger"] = "invoice-changed"
+    return with_toast(response, _done(db.session.get(Invoice, invoice_id), action, form))
+
+
+def _done(invoice: Invoice, action: str, form: FlaskForm) -> str:
+    """What the toast says after a row action, naming the invoice."""
+    fid = invoice.friendly_id
+    if action == "pay" and invoice.status == "Paid":
+        return _("Invoice %(id)s marked paid.", id=fid)
+    if action == "pay":
+        return _("Payment recorded on invoice %(id)s.", id=fid)
+    if action == "postpone":
+        return ngettext(
+            "Invoice %(id)s postponed by %(num)d day.",
+            "Invoice %(id)s postponed by %(num)d days.",
+            int(form.days.data),
+            id=fid,
+        )
+    return {
+        "cancel": _("Invoice %(id)s cancelled.", id=fid),
+        "reopen": _("Invoice %(id)s reopened.", id=fid),
+        "annotate": _("Invoice %(id)s: payment link and observation saved.", id=fid),
+    }[action]
 
 
 def _row(invoice_id: str, action: str, form: FlaskForm, error: CreditError | None = None):

@@ -17,6 +17,7 @@ from flask_login import current_user, login_user, logout_user
 
 from .. import people
 from ..extensions import db, login_manager
+from ..htmx import error_response
 from ..models import User
 
 
@@ -68,9 +69,10 @@ def end_session() -> None:
 
 
 def unauthorized() -> Response:
-    """htmx requests get 401 + HX-Redirect (a full page load); others a redirect with next."""
+    """htmx requests get 401 and a message (the page stays: portal.js shows it with a link
+    to /login?next=<the page>); others a redirect to /login with next."""
     if request.headers.get("HX-Request"):
-        return Response(status=401, headers={"HX-Redirect": url_for("auth.login")})
+        return error_response(_("Your session ended — log in again."), 401)
     flash(_("Please log in to see this page."), "info")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 

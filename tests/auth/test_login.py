@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 import pytest
 
@@ -111,10 +112,11 @@ def test_login_then_follow_next_from_the_redirect(client, make_user):
     assert response.location == "/admin"
 
 
-def test_htmx_request_without_session_gets_401_and_hx_redirect(client):
+def test_htmx_request_without_session_gets_401_and_a_message(client):
     response = client.get("/admin", headers={"HX-Request": "true"})
     assert response.status_code == 401
-    assert response.headers["HX-Redirect"] == "/login"
+    assert "HX-Redirect" not in response.headers  # the page stays; portal.js offers the login
+    assert unquote(response.headers["HX-Error-Message"]) == "Your session ended — log in again."
 
 
 def test_logged_in_user_visiting_login_goes_home(client, login):

@@ -28,7 +28,7 @@ def logged_out(client) -> bool:
         page.status_code == 302
         and page.location.startswith("/login")
         and htmx.status_code == 401
-        and htmx.headers["HX-Redirect"] == "/login"
+        and "HX-Error-Message" in htmx.headers
     )
 
 

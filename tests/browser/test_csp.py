@@ -172,21 +172,16 @@ def _invoices_behaviours(page: Page) -> None:
 
 
 def _revoke_asks_first(page: Page) -> None:
-    """Revoking a key asks first (data-confirm): dismissed, nothing changes."""
+    """Revoking a key asks first (data-confirm, the confirm dialog): dismissed, nothing
+    changes; confirmed, the key is revoked."""
     row = page.locator("#keys tbody tr").filter(has_text="ERP")
-    questions: list[str] = []
-
-    def answer(accept: bool):
-        def handle(dialog) -> None:
-            questions.append(dialog.message)
-            dialog.accept() if accept else dialog.dismiss()
-
-        return handle
-
-    page.once("dialog", answer(False))
+    dialog = page.locator("#confirm-modal")
     row.get_by_role("button", name="Revoke").click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Revoke the API key ERP")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
     expect(row.get_by_role("button", name="Revoke")).to_be_visible()
-    page.once("dialog", answer(True))
     row.get_by_role("button", name="Revoke").click()
+    dialog.get_by_role("button", name="Revoke key").click()
     expect(row).to_contain_text("revoked")
-    assert questions == ["Revoke this key?", "Revoke this key?"]

@@ -111,7 +111,7 @@ def test_customer_buys_on_credit_and_pays(live_server, page: Page):
     staff.click("button[type=submit]")
     staff.goto(f"{url}/admin/accounts/{account_id}")
     staff.locator("#orders tr", has_text=order_id).get_by_role("button", name="Bill").click()
-    expect(staff.locator(".alert-success")).to_contain_text("invoices are issued")
+    expect(staff.locator("#toasts .toast")).to_contain_text("invoices are issued")
     page.reload()
     rows = page.locator("#invoices-table tbody tr")
     expect(rows).to_have_count(3)
