@@ -45,9 +45,8 @@ def account_href(account_id: str) -> str:
 
 
 def invoice_href(invoice_id: str, friendly_id: str) -> str:
-    """Where an invoice number links to: the invoices list searched for it, for now (the
-    invoice's own page, `/admin/invoices/<id>`, can replace it here, in one place)."""
-    return url_for("admin.invoices_index", q=friendly_id)
+    """Where an invoice number links to: the invoice's own page."""
+    return url_for("admin.invoices_show", invoice_id=invoice_id)
 
 
 # --- what templates get ---------------------------------------------------------------------

@@ -191,7 +191,7 @@ def test_sentences_in_english(app, session, story):
         f"Ana Souza (finance) marked invoice {first.friendly_id} of Café Serra Azul paid — R$97.04"
     )
     assert links(paid[0].sentence) == [
-        (f"/admin/invoices?q={first.friendly_id}", first.friendly_id),
+        (f"/admin/invoices/{first.id}", first.friendly_id),
         cafe_link,
     ]
     assert text(paid[1].sentence) == (
@@ -318,7 +318,7 @@ def test_sentences_in_portuguese_keep_names_links_and_local_amounts(app, session
         assert en.reason == pt.reason and text(en.who) == text(pt.who)
     paid = next(e for e in portuguese if e.action == "invoice.pay")
     assert amounts[0] in str(paid.sentence) and "R$97.04" not in str(paid.sentence)
-    assert (f"/admin/invoices?q={first.friendly_id}", first.friendly_id) in links(paid.sentence)
+    assert (f"/admin/invoices/{first.id}", first.friendly_id) in links(paid.sentence)
     limit = one(portuguese, "account.change_limit")
     assert amounts[1] in str(limit.sentence) and amounts[2] in str(limit.sentence)
     authorized = next(e for e in portuguese if e.action == "transaction.authorize")
@@ -409,7 +409,7 @@ def test_the_audit_page_tells_sentences_and_filters_by_named_action(
     page = client.get("/admin/audit").get_data(as_text=True)
     first = story["invoices"][0]
     assert "Ana Souza (finance) marked invoice" in page
-    assert f'href="/admin/invoices?q={first.friendly_id}"' in page
+    assert f'href="/admin/invoices/{first.id}"' in page
     assert "credit_limit=" not in page and "<code>" not in page
     select_html = page.split('<select class="form-select" id="action" name="action">')[1]
     select_html = select_html.split("</select>")[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from .money import parse_amount, parse_whole
 from .settings import get_settings
 
 STATUSES = ("Opened", "Paid", "Cancelled")
+CENT = Decimal("0.01")
 
 
 def get_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
@@ -224,11 +226,36 @@ def is_overdue(invoice: Invoice, today: date) -> bool:
     return invoice.status == "Opened" and invoice.due_date < today
 
 
+@dataclass(frozen=True)
+class AmountDue:
+    """What a customer owes on an invoice today, and why: remainder + late fee + interest."""
+
+    remaining: Decimal
+    days_late: int
+    late_fee: Decimal
+    interest: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        """The amount due today."""
+        return self.remaining + self.late_fee + self.interest
+
+
+def due_today(invoice: Invoice, settings: StoreSettings, today: date) -> AmountDue:
+    """The remainder of an open invoice, plus once it is overdue the store's late fee (a
+    rate of the remainder, once) and daily interest (a rate of the remainder per day late)."""
+    zero = Decimal("0.00")
+    remaining = invoice.remaining if invoice.status == "Opened" else zero
+    if not is_overdue(invoice, today):
+        return AmountDue(remaining, 0, zero, zero)
+    days_late = (today - invoice.due_date).days
+    late_fee = (remaining * settings.late_fee_rate).quantize(CENT)
+    extra = (
+        remaining * (settings.late_fee_rate + settings.daily_interest_rate * days_late)
+    ).quantize(CENT)
+    return AmountDue(remaining, days_late, late_fee, extra - late_fee)
+
+
 def amount_due(invoice: Invoice, settings: StoreSettings, today: date) -> Decimal:
     """What the customer owes today: the remainder, plus late fee and daily interest if late."""
-    remaining = invoice.remaining if invoice.status == "Opened" else Decimal("0.00")
-    if not is_overdue(invoice, today):
-        return remaining
-    days_late = (today - invoice.due_date).days
-    extra = remaining * (settings.late_fee_rate + settings.daily_interest_rate * days_late)
-    return (remaining + extra).quantize(Decimal("0.01"))
+    return due_today(invoice, settings, today).total
