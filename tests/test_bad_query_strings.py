@@ -60,7 +60,15 @@ HTML_LISTS = {
     "mycredits.index": "customer",
     "checkout.index": "anyone",
 }
-TEXT_IDS = ("account_id", "creditAccountId", "invoiceId", "order_id", "token")
+TEXT_IDS = (
+    "account_id",
+    "creditAccountId",
+    "invoiceId",
+    "invoice_id",
+    "holder_id",
+    "order_id",
+    "token",
+)
 ROLES = ["anonymous", "customer", "support", "owner", "apikey"]
 
 
@@ -113,6 +121,8 @@ def world(app, session, make_account, purchase):
         "account_id": account.id,
         "creditAccountId": account.id,
         "invoiceId": invoice.id,
+        "invoice_id": invoice.id,
+        "holder_id": account.holders[0].id,
         "order_id": hold.order_id,
         "batch_id": batch.id,
         "importId": batch.id,

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField
+from wtforms import EmailField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -39,17 +39,20 @@ class NewAccountForm(FlaskForm):
 
 
 class LimitForm(FlaskForm):
-    """Change the credit limit, with the reason kept in the audit trail."""
+    """Change the credit limit, with the reason kept in the audit trail; the first post
+    shows old → new (and warnings), the second, confirmed, saves."""
 
     credit_limit = AmountField(_l("New credit limit"), validators=[Required()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    confirmed = HiddenField(default="")
 
 
 class ToleranceForm(FlaskForm):
-    """Change the tolerance, with the reason kept in the audit trail."""
+    """Change the tolerance, with the reason kept in the audit trail (confirmed like a limit)."""
 
     tolerance = PercentField(_l("New tolerance (%)"), validators=[Required()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    confirmed = HiddenField(default="")
 
 
 class ReasonForm(FlaskForm):

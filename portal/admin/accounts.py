@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import credit, exports, figures, invitations, listing, mail
+from .. import activity, credit, exports, figures, invitations, listing, mail
 from ..access import STAFF, WRITERS, actor, roles_required
 from ..credit.errors import CreditError, InvalidInput
 from ..credit.ledger import write_transaction
@@ -50,8 +50,9 @@ def accounts_index():
     """Search, filter, sort and page the accounts; htmx gets the table alone."""
     query = _query()
     page = listing.run(db.session, listing.ACCOUNTS, query, count_cap=COUNT_CAP)
+    held = credit.accounts_on_hold(db.session, [a.id for a in page.items])
     return render_page_or_fragment(
-        "admin/accounts/index.html", "admin/accounts/partials/_table.html", page=page
+        "admin/accounts/index.html", "admin/accounts/partials/_table.html", page=page, held=held
     )
 
 
@@ -113,6 +114,7 @@ def accounts_show(account_id: str):
 
 def _context(account, **forms) -> dict:
     settings = credit.get_settings(db.session)
+    view = figures.account_view(db.session, account, settings)
     defaults = {
         "limit_form": LimitForm(formdata=None),
         "tolerance_form": ToleranceForm(formdata=None),
@@ -125,7 +127,9 @@ def _context(account, **forms) -> dict:
         "settings": settings,
         **defaults,
         **forms,
-        "view": figures.account_view(db.session, account, settings),
+        "view": view,
+        "audit": activity.describe(db.session, view.audit),
+        "hold": credit.hold_reason(db.session, account, settings),
         "can_write": current_user.role in WRITERS,
         "is_owner": current_user.role == "owner",
         "origin_labels": ORIGIN_LABELS,
@@ -168,8 +172,11 @@ def _refused(account, form_name, form):
 @bp.post(f"{ACCOUNT}/limit")
 @roles_required(*roles_with(LIMITS))
 def accounts_limit(account_id: str):
-    """Change the credit limit (owner only, with a reason)."""
+    """Change the credit limit (owner only, with a reason), after showing old → new."""
     form = LimitForm()
+    preview = _preview(account_id, form, "limit_form")
+    if preview is not None:
+        return preview
     return _act(
         account_id,
         lambda a: credit.change_limit(
@@ -188,8 +195,11 @@ def accounts_limit(account_id: str):
 @bp.post(f"{ACCOUNT}/tolerance")
 @roles_required(*roles_with(LIMITS))
 def accounts_tolerance(account_id: str):
-    """Change the tolerance (owner only, with a reason)."""
+    """Change the tolerance (owner only, with a reason), after showing old → new."""
     form = ToleranceForm()
+    preview = _preview(account_id, form, "tolerance_form")
+    if preview is not None:
+        return preview
     return _act(
         account_id,
         lambda a: credit.change_tolerance(
@@ -198,6 +208,29 @@ def accounts_tolerance(account_id: str):
         _("Tolerance changed."),
         "tolerance_form",
         form,
+    )
+
+
+def _preview(account_id: str, form, form_name: str):
+    """The account page with the change to confirm (old → new, warnings), or None when the
+    form is confirmed (or invalid: `_act` then shows its errors)."""
+    if form.confirmed.data == "yes" or not form.validate_on_submit():
+        return None
+    account = _account(account_id)
+    if form_name == "limit_form":
+        change = ("limit", account.credit_limit, form.credit_limit.data)
+        warnings = credit.limit_warnings(account, form.credit_limit.data)
+    else:
+        change = ("tolerance", account.tolerance, _rate(form.tolerance.data))
+        warnings = []
+    statement = history(db.session, account.id)
+    context = _context(account, **{form_name: form})
+    return render_template(
+        "admin/accounts/show.html",
+        **context,
+        statement=statement,
+        confirm={"form": form_name, "kind": change[0], "old": change[1], "new": change[2]},
+        warnings=warnings,
     )
 
 

@@ -6,29 +6,36 @@ and either commits or raises a CreditError having written nothing.
 """
 
 from .accounts import (
+    HoldReason,
+    accounts_on_hold,
     add_holder,
     adjust_balance,
     change_limit,
     change_tolerance,
     close_account,
     get_account,
+    hold_reason,
     is_on_hold,
     lift_hold,
+    limit_warnings,
     open_account,
     remove_holder,
     reopen_account,
     set_holder_cap,
     update_account,
+    viewed_as,
 )
 from .buyers import account_for_buyer
 from .checkout import SpendingCap, offered_terms, spending_cap
 from .errors import Conflict, CreditError, InvalidInput, NotFound
 from .invoice_bulk import BulkPlan, BulkResult, allowed_actions, apply_bulk, plan_bulk
 from .invoices import (
+    AmountDue,
     amount_due,
     annotate_invoice,
     cancel_invoice,
     change_invoice,
+    due_today,
     get_invoice,
     is_overdue,
     pay_invoice,
@@ -58,14 +65,17 @@ from .transactions import (
 from .verify import find_breaches
 
 __all__ = [
+    "AmountDue",
     "BulkPlan",
     "BulkResult",
     "Conflict",
     "CreditError",
+    "HoldReason",
     "InvalidInput",
     "NotFound",
     "SpendingCap",
     "account_for_buyer",
+    "accounts_on_hold",
     "active_terms",
     "add_holder",
     "adjust_balance",
@@ -80,16 +90,19 @@ __all__ = [
     "change_limit",
     "change_tolerance",
     "close_account",
+    "due_today",
     "expire_authorizations",
     "find_breaches",
     "get_account",
     "get_invoice",
     "get_settings",
     "get_transaction",
+    "hold_reason",
     "installment_plan",
     "is_on_hold",
     "is_overdue",
     "lift_hold",
+    "limit_warnings",
     "offered_terms",
     "open_account",
     "pay_invoice",
@@ -110,4 +123,5 @@ __all__ = [
     "update_account",
     "update_authorization",
     "update_settings",
+    "viewed_as",
 ]

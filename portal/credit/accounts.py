@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -157,8 +158,10 @@ def _main_holder(session: Session, account_id: str) -> Holder:
     ).one()
 
 
-def close_account(session: Session, account_id: str, *, actor: str, reason: str = "") -> Account:
-    """Close an account: it authorizes nothing more; its invoices stay payable."""
+def close_account(session: Session, account_id: str, *, actor: str, reason: str) -> Account:
+    """Close an account: it authorizes nothing more; its invoices stay payable. A reason is
+    required (it is kept in the audit trail)."""
+    reason = require_text(reason, "reason")
     with write_transaction(session):
         account = lock_account(session, account_id)
         if account.status == "Closed":
@@ -177,6 +180,18 @@ def reopen_account(session: Session, account_id: str, *, actor: str, reason: str
         account.status = "Open"
         audit(session, actor, "account.reopen", account, account_id=account.id, reason=reason)
     return account
+
+
+def limit_warnings(account: Account, new_limit: Decimal) -> list[str]:
+    """What a person should read twice before changing a limit: `below_use` (the new limit
+    is below what the account already uses, holds included) or `tenfold` (more than ten
+    times the current limit)."""
+    warnings = []
+    if new_limit < account.used + account.pre_authorized:
+        warnings.append("below_use")
+    if account.credit_limit > 0 and new_limit > 10 * account.credit_limit:
+        warnings.append("tenfold")
+    return warnings
 
 
 def change_limit(
@@ -311,6 +326,26 @@ def remove_holder(session: Session, account_id: str, holder_id: str, *, actor: s
         session.delete(holder)
 
 
+def viewed_as(
+    session: Session, account_id: str, holder_id: str, *, actor: str, audited: bool = True
+) -> Holder:
+    """The holder a staff member views My Credits as; the visit goes to the audit trail."""
+    holder = session.get(Holder, str(holder_id))
+    if holder is None or holder.account_id != str(account_id):
+        raise NotFound("holder_not_found", f"Holder {holder_id} does not exist on this account.")
+    if audited:
+        with write_transaction(session):
+            audit(
+                session,
+                actor,
+                "holder.view_as",
+                holder,
+                account_id=holder.account_id,
+                email=holder.email,
+            )
+    return holder
+
+
 def _holder(session: Session, account_id: str, holder_id: str) -> Holder:
     holder = reread(session, Holder, str(holder_id))
     if holder is None or holder.account_id != account_id:
@@ -343,6 +378,51 @@ def is_on_hold(session: Session, account: Account, settings: StoreSettings | Non
     if account.hold_forgiven_before is not None:
         query = query.where(Invoice.due_date >= account.hold_forgiven_before)
     return session.scalar(query.limit(1)) is not None
+
+
+@dataclass(frozen=True)
+class HoldReason:
+    """Why an account is on hold: its oldest invoice overdue past the store's threshold."""
+
+    invoice: Invoice
+    days_overdue: int
+    since: date  # the day the invoice crossed the threshold
+
+
+def hold_reason(
+    session: Session, account: Account, settings: StoreSettings | None = None
+) -> HoldReason | None:
+    """The invoice that holds the account (None when it is not on hold)."""
+    settings = settings or get_settings(session)
+    today = store_today(settings)
+    query = (
+        select(Invoice)
+        .where(
+            Invoice.account_id == account.id,
+            Invoice.status == "Opened",
+            Invoice.due_date < today - timedelta(days=settings.overdue_hold_days),
+        )
+        .order_by(Invoice.due_date, Invoice.id)
+        .limit(1)
+    )
+    if account.hold_forgiven_before is not None:
+        query = query.where(Invoice.due_date >= account.hold_forgiven_before)
+    invoice = session.scalar(query)
+    if invoice is None:
+        return None
+    since = invoice.due_date + timedelta(days=settings.overdue_hold_days + 1)
+    return HoldReason(invoice, (today - invoice.due_date).days, since)
+
+
+def accounts_on_hold(session: Session, account_ids, settings: StoreSettings | None = None) -> set:
+    """Which of these accounts are on hold (one query: for a page of a list)."""
+    settings = settings or get_settings(session)
+    if not account_ids:
+        return set()
+    held = select(Account.id).where(
+        Account.id.in_(list(account_ids)), overdue_hold_filter(settings, store_today(settings))
+    )
+    return set(session.scalars(held))
 
 
 def lift_hold(session: Session, account_id: str, *, actor: str, reason: str) -> Account:

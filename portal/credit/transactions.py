@@ -16,7 +16,7 @@ from .accounts import is_on_hold
 from .checkout import holder_spending
 from .errors import Conflict, CreditError, InvalidInput, NotFound
 from .ledger import audit, lock_account, post, reread, write_transaction
-from .money import parse_amount, parse_whole, split
+from .money import CENT, parse_amount, parse_whole, split
 from .settings import add_business_days, get_settings, parse_term, store_today
 from .validation import clean_text, normalize_email
 
@@ -31,6 +31,16 @@ def default_term(installments: int) -> str:
 
 def _parse_installments(raw) -> int:
     return parse_whole(raw, "installments", 1, MAX_INSTALLMENTS, "invalid_installments")
+
+
+def _check_split(amount: Decimal, count: int) -> None:
+    """Refuse a value too small to give every installment at least one cent."""
+    if amount < count * CENT:
+        raise InvalidInput(
+            "invalid_installments",
+            f"{amount} cannot be split into {count} installments of at least 0.01.",
+            "installments",
+        )
 
 
 def _parse_transaction_id(raw: str | None) -> str:
@@ -161,6 +171,7 @@ def authorize(
     else:
         count = _parse_installments(1 if installments in (None, "") else installments)
         term = default_term(count)
+    _check_split(amount, count)
     email = normalize_email(holder_email, "holder_email") if holder_email else None
     order_id = clean_text(order_id, "orderId", 64) or None
     with write_transaction(session):
@@ -365,9 +376,10 @@ def settle(
                     "insufficient_credit",
                     f"Insufficient credit: {amount} to settle, {available} available.",
                 )
+        offsets = [int(d) for d in hold.payment_term.split("/")]
+        _check_split(amount, len(offsets))
         _release(account, hold, "Settled")
         today = store_today(get_settings(session))
-        offsets = [int(d) for d in hold.payment_term.split("/")]
         for number, (part, offset) in enumerate(
             zip(split(amount, len(offsets)), offsets, strict=True), start=1
         ):

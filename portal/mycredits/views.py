@@ -6,7 +6,7 @@ from flask import Response, abort, request, stream_with_context, url_for
 from flask_login import current_user
 
 from .. import credit, figures, listing, people
-from ..access import roles_required
+from ..access import STAFF, actor, roles_required
 from ..extensions import db
 from ..htmx import is_htmx, render_page_or_fragment
 from ..imports import csv_lines
@@ -27,11 +27,12 @@ def _page_number(name: str) -> int:
     return value if value and value <= MAX_PAGE else 1
 
 
-def _my_accounts():
-    """The user's accounts and the one asked for (`?account=`), or 404 if not theirs."""
+def _my_accounts(email: str | None = None):
+    """The accounts of `email` (the user's by default) and the one asked for (`?account=`),
+    or 404 if not theirs."""
     if not credit.get_settings(db.session).my_credits_enabled:
         abort(404)
-    ids = people.customer_account_ids(db.session, current_user.email)
+    ids = people.customer_account_ids(db.session, email or current_user.email)
     accounts = figures.customer_accounts(db.session, ids)
     wanted = request.args.get("account")
     if wanted is None:
@@ -42,13 +43,13 @@ def _my_accounts():
     return accounts, account
 
 
-def _linker(state: dict):
+def _linker(state: dict, endpoint: str, **route):
     """`link(**changes)`: this page's URL with some of its state changed, defaults left out."""
 
     def link(**changes) -> str:
         args = {**state, **changes}
         args = {k: v for k, v in args.items() if v is not None and DEFAULTS.get(k) != v}
-        return url_for("mycredits.index", **args)
+        return url_for(endpoint, **route, **args)
 
     return link
 
@@ -57,7 +58,26 @@ def _linker(state: dict):
 @roles_required("customer")
 def index():
     """The selected account's credit, invoices by status and history, with a switcher."""
-    accounts, account = _my_accounts()
+    return _my_credits(current_user.email, "mycredits.index")
+
+
+@bp.get("/admin/accounts/<account_id>/holders/<holder_id>/view")
+@roles_required(*STAFF)
+def view_as(account_id: str, holder_id: str):
+    """Staff see exactly what a holder sees on My Credits, read-only; each visit is audited."""
+    try:
+        holder = credit.viewed_as(
+            db.session, account_id, holder_id, actor=actor(), audited=not is_htmx()
+        )
+    except credit.NotFound:
+        abort(404)
+    route = {"account_id": account_id, "holder_id": holder_id}
+    return _my_credits(holder.email, "mycredits.view_as", viewing_as=holder, **route)
+
+
+def _my_credits(email: str, endpoint: str, viewing_as=None, **route):
+    """My Credits of `email`: the page, or the section htmx asks for."""
+    accounts, account = _my_accounts(email)
     settings = credit.get_settings(db.session)
     state = {
         "account": account.id if account else None,
@@ -65,14 +85,20 @@ def index():
         "page": _page_number("page"),
         "history_page": _page_number("history_page"),
     }
-    context = {"accounts": accounts, "link": _linker(state), "settings": settings, "view": None}
+    context = {
+        "accounts": accounts,
+        "link": _linker(state, endpoint, **route),
+        "settings": settings,
+        "view": None,
+        "viewing_as": viewing_as,  # a staff member looking, read-only
+    }
     if account is not None:
         invoices = queries.invoice_tab(db.session, account, settings, state["tab"], state["page"])
         history = queries.history(db.session, account.id, state["history_page"])
         # Pages past the end were shown as the last page: links start from there.
         state.update(page=invoices.page.query.page, history_page=history.page.query.page)
         context.update(
-            view=figures.customer_credit(db.session, account, settings, current_user.email),
+            view=figures.customer_credit(db.session, account, settings, email),
             invoices=invoices,
             history=history,
             origin_labels=queries.ORIGIN_LABELS,

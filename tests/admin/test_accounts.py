@@ -125,7 +125,7 @@ def test_change_limit_with_reason_shows_in_audit_trail(client, login, store, ses
     assert refused.status_code == 422
     client.post(
         f"/admin/accounts/{full.id}/limit",
-        data={"credit_limit": "2000", "reason": "Good payer since 2019"},
+        data={"credit_limit": "2000", "reason": "Good payer since 2019", "confirmed": "yes"},
     )
     page = client.get(f"/admin/accounts/{full.id}").get_data(as_text=True)
     assert "Good payer since 2019" in page.split('id="audit-trail"')[1]

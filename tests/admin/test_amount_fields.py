@@ -36,7 +36,7 @@ def _limit(client, account, typed, headers=EN):
         client,
         "POST",
         f"/admin/accounts/{account.id}/limit",
-        data={"credit_limit": typed, "reason": "Reviewed"},
+        data={"credit_limit": typed, "reason": "Reviewed", "confirmed": "yes"},
         headers=headers,
     )
 
@@ -132,10 +132,22 @@ def test_tolerance_is_a_percent_in_the_page_locale(client, login, session, make_
     too_fine = _send(client, "POST", url, data={"tolerance": "12,555", "reason": "r"}, headers=PT)
     assert too_fine.status_code == 422 and "at most 2 decimals" in too_fine.get_data(True)
     assert _account(session, account).tolerance == Decimal("0")
-    ok = _send(client, "POST", url, data={"tolerance": "12,5 %", "reason": "r"}, headers=PT)
+    ok = _send(
+        client,
+        "POST",
+        url,
+        data={"tolerance": "12,5 %", "reason": "r", "confirmed": "yes"},
+        headers=PT,
+    )
     assert ok.status_code == 302
     assert _account(session, account).tolerance == Decimal("0.125")
-    _send(client, "POST", url, data={"tolerance": "7.25%", "reason": "r"}, headers=EN)
+    _send(
+        client,
+        "POST",
+        url,
+        data={"tolerance": "7.25%", "reason": "r", "confirmed": "yes"},
+        headers=EN,
+    )
     assert _account(session, account).tolerance == Decimal("0.0725")
 
 

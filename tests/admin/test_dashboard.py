@@ -30,7 +30,7 @@ def portfolio(session, make_account, purchase):
     first = make_account(limit="1000")
     second = make_account(limit="500")
     closed = make_account(limit="200")
-    credit.close_account(session, closed.id, actor="test")
+    credit.close_account(session, closed.id, actor="test", reason="closed for the test")
     purchase(first, "300", term="30/60/90")
     purchase(second, "50", settle=False)
     invoices = session.scalars(select(Invoice).order_by(Invoice.installment)).all()

@@ -81,7 +81,7 @@ def store(session, make_account, purchase, settings):
     credit.change_limit(session, over.id, "500", actor="test", reason="risk")
     closed_90 = make_account(limit="1000", name="Closed 90")
     purchase(closed_90, "900")
-    credit.close_account(session, closed_90.id, actor="test")
+    credit.close_account(session, closed_90.id, actor="test", reason="closed for the test")
     just_under = make_account(limit="1000", name="Just under")
     purchase(just_under, "799.99")
     make_account(limit="0", name="No limit")
@@ -98,7 +98,7 @@ def store(session, make_account, purchase, settings):
         age(invoice, days_late)
     session.commit()
     credit.lift_hold(session, lifted.id, actor="test", reason="promised")
-    credit.close_account(session, closed_held.id, actor="test")
+    credit.close_account(session, closed_held.id, actor="test", reason="closed for the test")
     late = invoices_of(ages)
     credit.pay_invoice(session, ages.id, late[9].id, "4", actor="test")  # 400 days: 6 left
     credit.pay_invoice(session, ages.id, late[10].id, actor="test")  # paid: in no list

@@ -103,6 +103,8 @@ def test_staff_journey(live_server, page: Page):
     page.fill("input[name=credit_limit]", "7000")
     page.locator("form[action$='/limit'] input[name=reason]").fill("Pays on time")
     page.click("text=Change limit")
+    expect(page.locator("#confirm-change")).to_contain_text("7,000.00")  # old → new first
+    page.click("text=Confirm the change")
     expect(page.locator("#audit-trail")).to_contain_text("Pays on time")
     expect(page.locator("#account-figures")).to_contain_text("7,000.00")
 

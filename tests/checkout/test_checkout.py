@@ -234,7 +234,7 @@ def test_an_account_on_hold_cannot_buy(client, session, make_account, purchase, 
 
 def test_a_closed_account_cannot_buy(client, session, make_account, customer):
     account = make_account(limit="5000")
-    credit.close_account(session, account.id, actor="test")
+    credit.close_account(session, account.id, actor="test", reason="closed for the test")
     customer(account.email)
     assert "This account is closed" in get(client)[1]
 

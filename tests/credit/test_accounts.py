@@ -128,9 +128,9 @@ def test_change_tolerance_requires_reason(session, make_account):
 
 def test_close_and_reopen(session, make_account):
     account = make_account()
-    credit.close_account(session, account.id, actor="t")
+    credit.close_account(session, account.id, actor="t", reason="closed for the test")
     with pytest.raises(credit.Conflict) as error:
-        credit.close_account(session, account.id, actor="t")
+        credit.close_account(session, account.id, actor="t", reason="closed for the test")
     assert error.value.code == "invalid_transition"
     credit.reopen_account(session, account.id, actor="t")
     assert account.status == "Open"

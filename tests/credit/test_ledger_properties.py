@@ -81,6 +81,19 @@ class LedgerMachine(RuleBasedStateMachine):
     def authorize(self, value, installments):
         self.counter += 1
         tid = f"T{self.counter}"
+        if value < installments * Decimal("0.01"):  # not a cent for every installment
+            self.refused(
+                lambda: credit.authorize(
+                    self.session,
+                    self.account.id,
+                    value,
+                    actor=ACTOR,
+                    transaction_id=tid,
+                    installments=installments,
+                ),
+                "invalid_installments",
+            )
+            return
         if value > self.available():
             self.refused(
                 lambda: credit.authorize(
@@ -116,9 +129,9 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data(), cents_less=st.integers(0, 500))
     def settle(self, data, cents_less):
         tid = data.draw(st.sampled_from(sorted(self.holds)))
-        value = max(self.holds[tid] - Decimal(cents_less) / 100, Decimal("0.01"))
         hold = credit.get_transaction(self.session, self.account.id, tid)
         count = hold.installments
+        value = max(self.holds[tid] - Decimal(cents_less) / 100, count * Decimal("0.01"))
         credit.settle(self.session, self.account.id, tid, value, actor=ACTOR)
         parts = split(value, count)
         assert sum(parts) == value

@@ -56,7 +56,7 @@ def test_tolerance_only_counts_when_store_enables_it(session, make_account, sett
 
 def test_closed_account_authorizes_nothing(session, make_account):
     account = make_account()
-    credit.close_account(session, account.id, actor="t")
+    credit.close_account(session, account.id, actor="t", reason="closed for the test")
     with pytest.raises(credit.Conflict) as error:
         credit.authorize(session, account.id, "1", actor="t")
     assert error.value.code == "account_closed"
@@ -371,7 +371,7 @@ def test_installment_plan_and_purchase_refusal(session, make_account, settings):
         == "dependent_cap_exceeded"
     )
     assert credit.purchase_refusal(session, account.id, "11", holder_email=account.email) is None
-    credit.close_account(session, account.id, actor="t")
+    credit.close_account(session, account.id, actor="t", reason="closed for the test")
     assert credit.purchase_refusal(session, account.id, "1").code == "account_closed"
 
 

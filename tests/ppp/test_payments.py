@@ -178,7 +178,7 @@ def test_denied_with_code_and_message(
 ):
     account = make_account(limit="100")
     if situation == "closed":
-        credit.close_account(session, account.id, actor="t")
+        credit.close_account(session, account.id, actor="t", reason="closed for the test")
     if situation == "on_hold":
         _on_hold(session, account, purchase, settings)
     value = 500.0 if situation == "insufficient" else 50.0
