@@ -154,6 +154,8 @@ class Holder(db.Model):
     email: Mapped[str] = mapped_column(String(254), index=True)
     level: Mapped[int] = mapped_column(Integer, default=2)
     spending_cap: Mapped[Decimal | None] = mapped_column(Money)
+    # Reminder e-mails about this account's invoices (a one-click opt-out turns them off).
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped[Account] = relationship(back_populates="holders")
@@ -524,3 +526,96 @@ class SignInThrottle(db.Model):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Reminder(db.Model):
+    """One reminder rule firing for one invoice: made once (unique), then sent or skipped.
+
+    The e-mail itself is an outbox row shared by every reminder of one holder and pass.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("invoice_id", "rule"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(16))  # before:5 | after:3
+    due_on: Mapped[date] = mapped_column(Date)  # the store day the rule fires
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # sent | skipped
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookEndpoint(db.Model):
+    """Where the store wants its events delivered (Standard Webhooks, signed)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    events: Mapped[list] = mapped_column(JSON, default=list)  # event types, or ["*"]
+    secret: Mapped[str] = mapped_column(Text)  # encrypted with a key derived from SECRET_KEY
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+class WebhookEvent(db.Model):
+    """Something that happened, once: its payload is what every endpoint receives."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # msg_… (the webhook-id)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    # A state transition recorded once (e.g. invoice.overdue:<invoice id>); None for others.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class WebhookAttempt(db.Model):
+    """One try to deliver an event to an endpoint: its status code and duration."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("webhook_events.id"))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class ScheduledLimitChange(db.Model):
+    """A limit (and optional tolerance) to apply on a day, through change_limit."""
+
+    __tablename__ = "scheduled_limit_changes"
+    __table_args__ = (Index("ix_scheduled_limit_changes_status_on", "status", "effective_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    credit_limit: Mapped[Decimal] = mapped_column(Money)
+    tolerance: Mapped[Decimal | None] = mapped_column(Rate)
+    effective_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    scheduled_by: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # applied | cancelled
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class JobRun(db.Model):
+    """One pass of the jobs worker: when, by whom, and what each job did."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
