@@ -11,16 +11,30 @@ VENDOR      := $(VENDOR_DIR)/htmx.min.js \
                $(VENDOR_DIR)/bootstrap.bundle.min.js \
                $(VENDOR_DIR)/chart.umd.min.js
 PYTEST_ARGS ?= -n auto
+PORT        ?= 5000
 
-.PHONY: setup run test bench lint clean
+.PHONY: setup run dev test bench lint clean
 .DELETE_ON_ERROR:
 
 setup: $(PIP_STAMP) $(VENDOR)
 	$(FLASK) db upgrade
 
+# Links in e-mails point at this server unless PORTAL_PUBLIC_URL says otherwise.
+run dev: export PORTAL_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
+
+# The real thing, in the foreground: gunicorn (web) and the jobs worker from the Procfile,
+# run by honcho; one Ctrl-C stops both. WEB_CONCURRENCY, WEB_THREADS, WEB_BIND and PORT
+# tune the web line (README: Running in production).
 run: setup
 	$(FLASK) seed-demo --if-empty
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Serving http://127.0.0.1:$(PORT)/login (gunicorn) and running the jobs worker; Ctrl-C stops both."
+	PATH="$(CURDIR)/$(BIN):$$PATH" PYTHONUNBUFFERED=1 $(BIN)/honcho start --port $(PORT)
+
+# Flask's debug server (reloads on code changes, debugger on errors); no jobs worker:
+# run `$(FLASK) jobs worker` in another terminal when you need one.
+dev: setup
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) run --debug --host 127.0.0.1 --port $(PORT)
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -9,9 +9,11 @@ from .config import Defaults, database_url, load_secret_key
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then environment, then test_config."""
+    # PORTAL_INSTANCE_PATH puts instance/ (SQLite file, secret key, demo logins) elsewhere.
+    instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("PORTAL_INSTANCE_PATH")
     app = Flask(
         __name__,
-        instance_path=(test_config or {}).get("INSTANCE_PATH"),
+        instance_path=os.path.abspath(instance) if instance else None,
         instance_relative_config=True,
         template_folder="../templates",
         static_folder="../static",

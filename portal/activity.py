@@ -383,6 +383,53 @@ def _change_tolerance(f: _Facts) -> Markup:
     )
 
 
+def _scheduled_limit(f: _Facts) -> dict:
+    """The pieces every sentence about a scheduled limit change names."""
+    return {
+        "who": f.who,
+        "account": f.account,
+        "limit": _amount(f.detail("credit_limit")),
+        "day": day(date.fromisoformat(f.detail("effective_on"))),
+    }
+
+
+def _schedule_limit(f: _Facts) -> Markup:
+    if f.details.get("tolerance") is not None:
+        return say(
+            _(
+                "%(who)s scheduled the credit limit of %(account)s to become %(limit)s, "
+                "with a tolerance of %(tolerance)s, on %(day)s"
+            ),
+            tolerance=_rate(f.detail("tolerance")),
+            **_scheduled_limit(f),
+        )
+    return say(
+        _("%(who)s scheduled the credit limit of %(account)s to become %(limit)s on %(day)s"),
+        **_scheduled_limit(f),
+    )
+
+
+def _cancel_scheduled_limit(f: _Facts) -> Markup:
+    return say(
+        _(
+            "%(who)s cancelled the change of the credit limit of %(account)s to %(limit)s "
+            "scheduled for %(day)s"
+        ),
+        **_scheduled_limit(f),
+    )
+
+
+def _scheduled_limit_failed(f: _Facts) -> Markup:
+    return say(
+        _(
+            "%(who)s could not apply the change of the credit limit of %(account)s to "
+            "%(limit)s scheduled for %(day)s: %(error)s"
+        ),
+        error=_quote(f.details.get("message") or f.detail("error")),
+        **_scheduled_limit(f),
+    )
+
+
 def _adjust_balance(f: _Facts) -> Markup:
     value = Decimal(str(f.detail("value")))
     template = (
@@ -474,6 +521,14 @@ def _holder_view_as(f: _Facts) -> Markup:
         email=f.holder_email,
         account=f.account,
     )
+
+
+def _holder_reminders(f: _Facts) -> Markup:
+    if f.details.get("reminders"):
+        template = _("%(who)s turned reminder e-mails on for %(email)s on %(account)s")
+    else:
+        template = _("%(who)s turned reminder e-mails off for %(email)s on %(account)s")
+    return say(template, who=f.who, email=f.holder_email, account=f.account)
 
 
 def _holder_remove(f: _Facts) -> Markup:
@@ -683,10 +738,32 @@ SETTING_NAMES = {
     "my_credits_enabled": _l("My Credits shown"),
     "overdue_hold_days": _l("days overdue before a hold"),
     "payment_instructions": _l("payment instructions"),
+    "reminder_rules": _l("reminder e-mails"),
+    # settings of earlier versions, still named in the audit trail
     "reminder_days_before": _l("reminders before the due date"),
     "reminder_days_after": _l("reminders after the due date"),
     "reminder_time": _l("reminder time"),
 }
+_DAY_LISTS = ("reminder_days_before", "reminder_days_after")
+
+
+def _reminder_rules(rules) -> str:
+    """[{"when": "before", "days": 5, "time": "09:30"}, …] as "5 days before at 09:30, …"."""
+    if not isinstance(rules, list):
+        return _quote(rules)
+    told = []
+    for rule in rules:
+        days, time = rule.get("days"), rule.get("time")
+        if rule.get("when") == "before":
+            text = ngettext(
+                "%(num)d day before at %(time)s", "%(num)d days before at %(time)s", days, time=time
+            )
+        else:
+            text = ngettext(
+                "%(num)d day after at %(time)s", "%(num)d days after at %(time)s", days, time=time
+            )
+        told.append(text)
+    return ", ".join(told) or _("none")
 
 
 def _setting_value(name: str, raw) -> str:
@@ -697,7 +774,9 @@ def _setting_value(name: str, raw) -> str:
         return _amount(raw)
     if kind is bool:
         return _("yes") if str(raw).lower() in ("true", "1") else _("no")
-    if kind is list:
+    if kind == "rules":
+        return _reminder_rules(raw)
+    if name in _DAY_LISTS:
         return str(raw).strip("[]")
     return _quote(raw)
 
@@ -773,6 +852,15 @@ ACTIONS: dict[str, Action] = {
     ),
     "account.change_limit": Action("accounts", _l("Credit limit changed"), _change_limit),
     "account.change_tolerance": Action("accounts", _l("Tolerance changed"), _change_tolerance),
+    "account.schedule_limit": Action(
+        "accounts", _l("Credit limit change scheduled"), _schedule_limit
+    ),
+    "account.cancel_scheduled_limit": Action(
+        "accounts", _l("Scheduled credit limit change cancelled"), _cancel_scheduled_limit
+    ),
+    "account.scheduled_limit_failed": Action(
+        "accounts", _l("Scheduled credit limit change failed"), _scheduled_limit_failed
+    ),
     "account.adjust_balance": Action("accounts", _l("Balance adjusted"), _adjust_balance),
     "account.lift_hold": Action(
         "accounts", _l("Hold lifted"), _on_account(_l("%(who)s lifted the hold on %(account)s"))
@@ -781,6 +869,9 @@ ACTIONS: dict[str, Action] = {
     "holder.cap": Action("accounts", _l("Holder's spending cap changed"), _holder_cap),
     "holder.remove": Action("accounts", _l("Holder removed"), _holder_remove),
     "holder.view_as": Action("accounts", _l("My Credits viewed as a holder"), _holder_view_as),
+    "holder.reminders": Action(
+        "accounts", _l("Reminder e-mails turned on or off"), _holder_reminders
+    ),
     # invoices
     "invoice.pay": Action("invoices", _l("Invoice paid"), _invoice_pay),
     "invoice.cancel": Action(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
@@ -17,6 +21,7 @@ users_cli = AppGroup("users", help="Manage logins.")
 apikeys_cli = AppGroup("apikeys", help="Manage API keys.")
 credit_cli = AppGroup("credit", help="Check and run the credit ledger.")
 outbox_cli = AppGroup("outbox", help="Send the e-mails waiting in the outbox.")
+jobs_cli = AppGroup("jobs", help="Run the background jobs (settle, expire, e-mails …).")
 CLI_ACTOR = "cli"
 
 
@@ -134,12 +139,75 @@ def verify() -> None:
     click.echo("ledger ok: every invariant holds")
 
 
-@credit_cli.command("run-jobs")
-def run_jobs() -> None:
-    """Expire lapsed holds and settle holds whose business days have passed."""
-    expired = credit.expire_authorizations(db.session, actor="system")
-    settled = credit.settle_due_authorizations(db.session, actor="system")
-    click.echo(f"expired {expired} holds, settled {settled}")
+def _moment(ctx, param, value: str | None) -> datetime | None:
+    """--now: an ISO date-time; without an offset it is the store's local time."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(
+            "an ISO date-time such as 2026-04-22T09:00 or 2026-04-22T12:00:00Z"
+        ) from None
+    return moment  # made aware in the command (the store's timezone needs the app)
+
+
+@jobs_cli.command("run")
+@click.option(
+    "--now",
+    callback=_moment,
+    help="Run as if it were this moment (ISO; no offset = the store's timezone): time travel.",
+)
+def jobs_run(now: datetime | None) -> None:
+    """Run every job once (one pass) and print one line of counts; exit 1 if a job failed."""
+    from . import jobs
+
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=ZoneInfo(credit.get_settings(db.session).timezone))
+    _show_job_logs()
+    result = jobs.run_pass(db.session, now)
+    click.echo(result.line())
+    if result.errors:
+        sys.exit(1)
+
+
+# The command cron jobs and scripts knew before `jobs run`: the same command.
+credit_cli.add_command(jobs_run, "run-jobs")
+
+
+@jobs_cli.command("worker")
+@click.option(
+    "--every",
+    type=click.FloatRange(min=0.1),
+    help="Seconds from the start of one pass to the next (default: JOBS_EVERY, 60).",
+)
+def jobs_worker(every: float | None) -> None:
+    """Run passes until stopped; one log line per pass.
+
+    SIGTERM or SIGINT (Ctrl-C) lets the current job finish, records the pass and exits 0.
+    Any number of workers may run at once, on any number of machines.
+    """
+    from . import jobs
+
+    every = every if every is not None else float(current_app.config.get("JOBS_EVERY", 60))
+    stop = jobs.StopFlag()
+
+    def request_stop(signum, frame) -> None:  # only sets a flag: safe in a signal handler
+        stop.set(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    _show_job_logs()
+    name = jobs.worker_name()
+    jobs.log.info("jobs worker %s: a pass every %s s", name, f"{every:g}")
+    passes = jobs.work(db.session, every=every, stop=stop, worker=name)
+    jobs.log.info("jobs worker %s stopped (%s) after %s passes", name, stop.reason, passes)
+
+
+def _show_job_logs() -> None:
+    """Send the jobs' INFO lines to stderr, through the app's log handler."""
+    current_app.logger  # noqa: B018  (attaches Flask's handler to the "portal" logger)
+    logging.getLogger("portal.jobs").setLevel(logging.INFO)
 
 
 @click.command("seed-demo")
@@ -157,11 +225,46 @@ def seed_demo(if_empty: bool, accounts: int) -> None:
         )
         logins_file.chmod(0o600)
     if logins_file.exists():
-        click.echo("Demo logins (role, e-mail, password) — from instance/demo-logins.txt:")
+        click.echo(f"Demo logins (role, e-mail, password) — from {_shown(logins_file)}:")
         click.echo(logins_file.read_text().rstrip())
+
+
+# --- webhooks ----------------------------------------------------------------------------
+
+webhooks_cli = AppGroup("webhooks", help="Manage webhook endpoints.")
+
+
+@webhooks_cli.command("add")
+@click.argument("url")
+@click.option(
+    "--events",
+    default="all",
+    show_default=True,
+    help="all, or event types separated by commas (e.g. invoice.paid,invoice.overdue).",
+)
+def webhooks_add(url: str, events: str) -> None:
+    """Register an endpoint for URL and print its signing secret, once."""
+    from . import webhooks
+
+    try:
+        endpoint, secret = webhooks.add_endpoint(db.session, url, events, actor=CLI_ACTOR)
+    except CreditError as error:
+        _fail(error)
+    click.echo(f"Endpoint {endpoint.id}: {endpoint.url} ({', '.join(endpoint.events)})")
+    click.echo(f"Secret: {secret}")
+    click.echo("Store the secret now: it cannot be shown again.", err=True)
+
+
+def _shown(path: Path) -> str:
+    """The path relative to the working directory when it is inside it (instance/…)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def register(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for command in (users_cli, apikeys_cli, credit_cli, outbox_cli, seed_demo):
+    app.cli.add_command(webhooks_cli)
+    for command in (users_cli, apikeys_cli, credit_cli, outbox_cli, jobs_cli, seed_demo):
         app.cli.add_command(command)

@@ -38,6 +38,24 @@ class Defaults:
     OUTBOX_LEASE = 300
     OUTBOX_RETRY_DELAY = 60
     OUTBOX_MAX_ATTEMPTS = 5
+    # The jobs worker (portal/jobs.py, `flask --app portal jobs worker`): a pass every
+    # JOBS_EVERY seconds (from the start of one pass to the start of the next); the record
+    # of each pass (job_runs) is kept JOBS_KEEP_DAYS days.
+    JOBS_EVERY = 60
+    JOBS_KEEP_DAYS = 30
+    # Webhooks (portal/webhooks.py). Endpoints must be https to a public address: an URL
+    # whose host resolves to a private, loopback, link-local or reserved address is refused
+    # at registration and at every delivery (DNS rebinding) unless WEBHOOKS_ALLOW_PRIVATE
+    # (local development and tests only; it also allows plain http to such an address).
+    WEBHOOKS_ALLOW_PRIVATE = False
+    WEBHOOKS_TIMEOUT = 10  # seconds to connect, and to wait for each answer
+    # A failed delivery is tried again after WEBHOOKS_RETRY_DELAY × 2^(attempt-1) seconds
+    # (at most 6 h), "failed" after WEBHOOKS_MAX_ATTEMPTS tries.
+    WEBHOOKS_RETRY_DELAY = 60
+    WEBHOOKS_MAX_ATTEMPTS = 8
+    # An endpoint whose deliveries keep failing for this long (seconds) is disabled.
+    WEBHOOKS_DISABLE_AFTER = 3 * 24 * 3600
+    WEBHOOKS_DUE_SOON_DAYS = 3  # invoice.due_soon: this many days before the due date
     # Sign-in and reset throttling (portal/throttle.py), per (e-mail, client address): after
     # THROTTLE_FREE_ATTEMPTS failures in a row, wait THROTTLE_BASE_DELAY seconds, doubling up
     # to THROTTLE_MAX_DELAY. Per account (all addresses): a pause of THROTTLE_ACCOUNT_STEP

@@ -19,8 +19,16 @@ def configured() -> bool:
     return bool(current_app.config.get("MAIL_SERVER"))
 
 
-def compose(to: str, subject: str, body: str, *, message_id: str | None = None) -> EmailMessage:
-    """A plain-text message from MAIL_SENDER; `message_id` keeps retries recognisable."""
+def compose(
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    message_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
+    """A plain-text message from MAIL_SENDER; `message_id` keeps retries recognisable;
+    `headers` are added as they are (e.g. List-Unsubscribe)."""
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_SENDER"]
     message["To"] = to
@@ -28,6 +36,8 @@ def compose(to: str, subject: str, body: str, *, message_id: str | None = None) 
     message["Date"] = formatdate(localtime=False)
     if message_id:
         message["Message-ID"] = message_id
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(body)
     return message
 

@@ -374,9 +374,17 @@ class StoreSettings(db.Model):
     my_credits_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     overdue_hold_days: Mapped[int] = mapped_column(Integer, default=30)
     payment_instructions: Mapped[str] = mapped_column(Text, default="")
-    reminder_days_before: Mapped[list] = mapped_column(JSON, default=lambda: [5, 1, 0])
-    reminder_days_after: Mapped[list] = mapped_column(JSON, default=lambda: [3])
-    reminder_time: Mapped[str] = mapped_column(String(5), default="12:00")
+    # Reminder e-mails: [{"when": "before" | "after", "days": 5, "time": "09:30"}, …], each
+    # rule at its own time of day in the store's timezone (portal/reminders.py sends them).
+    reminder_rules: Mapped[list] = mapped_column(
+        JSON,
+        default=lambda: [
+            {"when": "before", "days": 5, "time": "12:00"},
+            {"when": "before", "days": 1, "time": "12:00"},
+            {"when": "before", "days": 0, "time": "12:00"},
+            {"when": "after", "days": 3, "time": "12:00"},
+        ],
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

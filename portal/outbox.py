@@ -36,23 +36,29 @@ from .database import WRITE
 from .models import OutboxMessage
 from .throttle import now as clock_now
 
-# A renderer turns a row into (subject, body), or None when the message no longer makes
-# sense (the invited user has chosen a password, the login was deactivated …).
-Renderer = Callable[[Session, OutboxMessage, datetime], "tuple[str, str] | None"]
+# A renderer turns a row into (subject, body) or (subject, body, extra headers), or None
+# when the message no longer makes sense (the invited user has chosen a password …).
+Renderer = Callable[[Session, OutboxMessage, datetime], "tuple | None"]
 _RENDERERS: dict[str, Renderer] = {}
+# Called in the transaction that marks a row of the topic sent: (session, row id).
+_ON_SENT: dict[str, Callable[[Session, int], None]] = {}
 _REQUEST_IDS = "portal.outbox_ids"
 # Refusals of one message; anything else (connection refused, timeout, login refused)
 # means the server is unreachable and the rest of the batch waits for the next pass.
 MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
 
-def register(topic: str, renderer: Renderer) -> None:
-    """Teach the outbox to render the messages of `topic`."""
+def register(
+    topic: str, renderer: Renderer, *, on_sent: Callable[[Session, int], None] | None = None
+) -> None:
+    """Teach the outbox to render the messages of `topic` (and what to note once one is sent)."""
     _RENDERERS[topic] = renderer
+    if on_sent is not None:
+        _ON_SENT[topic] = on_sent
 
 
 def _renderer(topic: str) -> Renderer | None:
-    from . import invitations  # noqa: F401  (registers "invitation" and "reset")
+    from . import invitations, reminder_mail  # noqa: F401  (register their topics)
 
     return _RENDERERS.get(topic)
 
@@ -157,14 +163,16 @@ def send_pending(
     return sent, failed
 
 
-def _claim(session: Session, at: datetime, limit: int, ids: list[int] | None) -> list[int]:
-    """Lease the due rows to this sender: one more attempt, no other sender until the lease
-    ends (`OUTBOX_LEASE` seconds)."""
+def _claim(
+    session: Session, at: datetime, limit: int, ids: list[int] | None, kind: str = "email"
+) -> list[int]:
+    """Lease the due rows of `kind` to this sender: one more attempt, no other sender until
+    the lease ends (`OUTBOX_LEASE` seconds)."""
     query = (
         select(OutboxMessage.id)
         .where(
             OutboxMessage.status == "pending",
-            OutboxMessage.kind == "email",
+            OutboxMessage.kind == kind,
             OutboxMessage.next_attempt_at <= at,
         )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
@@ -196,8 +204,10 @@ def _send_one(session: Session, row_id: int, stamp) -> str:
     try:
         rendered = renderer(session, row, stamp()) if renderer else None
         if rendered is not None:
-            subject, body = rendered
-            message = mail.compose(row.recipient, subject, body, message_id=message_id(row))
+            subject, body, *extra = rendered
+            message = mail.compose(
+                row.recipient, subject, body, message_id=message_id(row), headers=dict(*extra)
+            )
     except Exception as error:  # a bug in one template must not stop the others
         session.rollback()
         current_app.logger.exception("outbox message %s (%s) not rendered", row_id, topic)
@@ -214,18 +224,20 @@ def _send_one(session: Session, row_id: int, stamp) -> str:
         current_app.logger.warning("outbox message %s (%s) not sent: %s", row_id, topic, text[:200])
         _mark_failed(session, row_id, stamp(), text)
         return "failed" if isinstance(error, MESSAGE_ERRORS) else "unreachable"
-    _mark_sent(session, row_id, stamp())
+    _mark_sent(session, row_id, stamp(), topic)
     return "sent"
 
 
-def _mark_sent(session: Session, row_id: int, at: datetime) -> None:
+def _mark_sent(session: Session, row_id: int, at: datetime, topic: str = "") -> None:
     with write_transaction(session):
-        session.execute(
+        marked = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
             .values(status="sent", sent_at=at, last_error="")
             .execution_options(synchronize_session=False)
-        )
+        ).rowcount
+        if marked and topic in _ON_SENT:
+            _ON_SENT[topic](session, row_id)
 
 
 def _mark_failed(
@@ -253,6 +265,20 @@ def _release(session: Session, row_ids: list[int], at: datetime) -> None:
             .values(attempts=OutboxMessage.attempts - 1, next_attempt_at=at + retry_delay(1))
             .execution_options(synchronize_session=False)
         )
+
+
+# --- other kinds of rows (webhook calls: portal/webhooks.py sends and marks them) ---------
+
+
+def claim(session: Session, kind: str, at: datetime, limit: int) -> list[int]:
+    """Lease due rows of `kind` (e.g. "webhook") as e-mails are leased: SKIP LOCKED on
+    PostgreSQL, one more attempt, no other sender until `OUTBOX_LEASE` ends."""
+    return _claim(session, at, limit, None, kind=kind)
+
+
+def release(session: Session, row_ids: list[int], at: datetime) -> None:
+    """Give back claimed rows that were not tried (their destination just failed)."""
+    _release(session, row_ids, at)
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from .. import credit
 from ..access import actor, roles_required
 from ..credit.errors import CreditError, InvalidInput
+from ..credit.settings import MAX_REMINDER_RULES, clean_reminder_rules
 from ..extensions import db
 from ..i18n import number_locale
 from ..numbers import format_number, parse_number
@@ -37,14 +38,13 @@ FIELDS = [
     ("my_credits_enabled", _l("Customers see My Credits"), "bool"),
     ("overdue_hold_days", _l("Days overdue before an account is put on hold"), "int"),
     ("payment_instructions", _l("Payment instructions shown to customers"), "textarea"),
-    ("reminder_days_before", _l("Reminder e-mails: days before the due date (e.g. 5,1,0)"), "days"),
-    ("reminder_days_after", _l("Reminder e-mails: days after the due date (e.g. 3)"), "days"),
-    ("reminder_time", _l("Reminder e-mails: time of day (HH:MM)"), "text"),
 ]
+RULES = "reminder_rules"  # edited as a table of rows: rule_when_N, rule_days_N, rule_time_N
 
 
 INTEREST = _l("Interest per installment (%)")
 _DAY = re.compile(r"[0-9]{1,3}", re.ASCII)  # a reminder day: 0 to 999 (the engine: 0–365)
+_RULE_INPUT = re.compile(r"rule_(?:when|days|time|remove)_([0-9]{1,2})", re.ASCII)
 
 
 class CsrfForm(FlaskForm):
@@ -59,8 +59,6 @@ def _shown(kind: str, value) -> str:
         return format_number(Decimal(value).scaleb(2), locale=number_locale(), fixed=False)
     if kind == "money":
         return format_number(value, locale=number_locale())
-    if kind == "days":
-        return ", ".join(str(day) for day in value or [])
     return str(value)
 
 
@@ -86,15 +84,6 @@ def _read(kind: str, raw: str | None, name: str, label):
         if kind == "percent":
             return value.scaleb(-2)
         return int(value) if kind == "int" else value
-    if kind == "days":
-        parts = [p.strip() for p in (raw or "").split(",") if p.strip()]
-        if not all(_DAY.fullmatch(p) for p in parts):
-            raise InvalidInput(
-                "invalid_setting",
-                _("%(field)s: type whole days separated by commas, e.g. 5, 1, 0.", field=label),
-                name,
-            )
-        return [int(p) for p in parts]
     return (raw or "").strip()
 
 
@@ -106,33 +95,94 @@ def _read_all(form) -> tuple[dict, dict]:
             changes[name] = _read(kind, form.get(name), name, label)
         except InvalidInput as error:
             errors[name] = error.message
+    changes[RULES], rule_errors = _read_rules(form)
+    errors.update(rule_errors)
     return changes, errors
+
+
+# --- reminder rules: a table of rows, without JavaScript ---------------------------------
+
+
+def _rule_rows(rules: list[dict]) -> list[dict]:
+    """The rows the page shows for the saved rules, and one empty row to add a rule."""
+    rows = [{"when": r["when"], "days": str(r["days"]), "time": r["time"]} for r in rules]
+    return [*rows, _empty_row()] if len(rows) < MAX_REMINDER_RULES else rows
+
+
+def _empty_row() -> dict:
+    return {"when": "before", "days": "", "time": "", "empty": True}
+
+
+def _typed_rows(form) -> list[dict]:
+    """The rows as typed (in the page's order), kept for showing the form again."""
+    numbers = sorted({int(m.group(1)) for key in form if (m := _RULE_INPUT.fullmatch(key))})
+    return [
+        {
+            "when": form.get(f"rule_when_{n}", "before"),
+            "days": form.get(f"rule_days_{n}", "").strip(),
+            "time": form.get(f"rule_time_{n}", "").strip(),
+            "remove": form.get(f"rule_remove_{n}") is not None,
+        }
+        for n in numbers
+    ]
+
+
+def _read_rules(form) -> tuple[list[dict], dict]:
+    """The rules the rows keep (empty and removed rows left out), and each row's error
+    under `rule_days_N` / `rule_time_N` / `rule_when_N` (N: the row's place on the page).
+
+    Days are whole numbers in ASCII digits (as every number the page reads); each row is
+    checked by the engine's own rule, the list as a whole (duplicates, how many) when saved.
+    """
+    rules, errors = [], {}
+    for n, row in enumerate(_typed_rows(form)):
+        if row["remove"] or not (row["days"] or row["time"]):
+            continue
+        if not _DAY.fullmatch(row["days"]):
+            errors[f"rule_days_{n}"] = _("Type the days as a whole number, e.g. 5.")
+            continue
+        rule = {"when": row["when"], "days": int(row["days"]), "time": row["time"]}
+        try:
+            clean_reminder_rules([rule], RULES)
+        except InvalidInput as error:
+            errors[f"rule_{(error.field or '').rpartition('.')[2] or 'days'}_{n}"] = error.message
+            continue
+        rules.append(rule)
+    return rules, errors
 
 
 @bp.route("/admin/settings", methods=["GET", "POST"])
 @roles_required("owner")
 def settings_index():
-    """Every store setting, validated by the engine; refused values stay in the form."""
+    """Every store setting, validated by the engine; refused values stay in the form.
+
+    "Add a rule" shows the form again with one more empty reminder row, saving nothing.
+    """
     form, errors = CsrfForm(), {}
     settings = credit.get_settings(db.session)
     values = {name: _shown(kind, getattr(settings, name)) for name, _label, kind in FIELDS}
+    rows = _rule_rows(settings.reminder_rules or [])
     if request.method == "POST" and form.validate_on_submit():
-        changes, errors = _read_all(request.form)
-        if not errors:
+        adding = "rule_add" in request.form
+        if not adding:
+            changes, errors = _read_all(request.form)
+        if not adding and not errors:
             try:
                 credit.update_settings(db.session, changes, actor())
             except CreditError as error:
-                errors[error.field or "form"] = error.message
-        if not errors:
+                errors[(error.field or "form").partition(".")[0]] = error.message
+        if not adding and not errors:
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.settings_index"))
         values.update({n: request.form.get(n, "") for n, _l2, k in FIELDS if k != "bool"})
         values.update({n: request.form.get(n) for n, _l2, k in FIELDS if k == "bool"})
+        rows = [*_typed_rows(request.form), *([_empty_row()] if adding else [])]
     return render_template(
         "admin/settings/index.html",
         form=form,
         fields=FIELDS,
         values=values,
+        rule_rows=rows,
         errors=errors,
         terms=credit.active_terms(db.session),
     ), (422 if errors else 200)

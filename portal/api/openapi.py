@@ -341,10 +341,12 @@ def build_document(app: Flask) -> dict:
                 raise LookupError(f"no route serves {method.upper()} {path}")
             _extend_operation((path, method), op, view)
             add_examples(path, method, op)  # the VTEX guides' examples
-    from .files import IMPORT_BATCH, document_paths
+    from . import files, scheduled
 
-    doc["paths"].update(document_paths())
-    doc["components"]["schemas"]["ImportBatch"] = IMPORT_BATCH
+    doc["paths"].update(files.document_paths())
+    doc["paths"].update(scheduled.document_paths())
+    doc["components"]["schemas"]["ImportBatch"] = files.IMPORT_BATCH
+    _document_webhooks(doc)
     return doc
 
 
@@ -425,3 +427,107 @@ def docs():
     template = current_app.jinja_env.get_template("api/docs.html")
     html = template.render(info=doc["info"], operations=operations, tags=tags)
     return Response(html, mimetype="text/html")
+
+
+# --- webhooks (portal/webhooks.py) -------------------------------------------------------
+# The document is OpenAPI 3.0, which has no `webhooks` section (3.1 has): the events are
+# described under `x-webhooks`, in 3.1's shape: one POST operation per event type.
+
+ACCOUNT_GET = ("/api/creditcontrol/accounts/{creditAccountId}", "get")
+INVOICE_GET = ("/api/creditcontrol/accounts/{creditAccountId}/invoices/{invoiceId}", "get")
+WEBHOOK_EVENTS = {
+    "invoice.created": ("Invoice", "An invoice was issued (a purchase was settled)."),
+    "invoice.due_soon": (
+        "Invoice",
+        "An open invoice is due within `WEBHOOKS_DUE_SOON_DAYS` days (told once per due date).",
+    ),
+    "invoice.overdue": (
+        "Invoice",
+        "An open invoice is overdue: the day after its due date, in the store's timezone "
+        "(told once per due date).",
+    ),
+    "invoice.paid": ("Invoice", "An invoice was paid in full."),
+    "invoice.cancelled": ("Invoice", "An invoice was cancelled."),
+    "account.limit_changed": ("Account", "The account's credit limit changed."),
+    "account.on_hold": (
+        "Account",
+        "The account went on hold: an invoice is overdue past the store's threshold "
+        "(`overdue_hold_days`).",
+    ),
+    "account.hold_lifted": ("Account", "An owner lifted the account's hold."),
+}
+WEBHOOK_HEADERS = {
+    "webhook-id": "The event id (`msg_…`): the same on every retry; use it to ignore duplicates.",
+    "webhook-timestamp": "Seconds since 1970-01-01 UTC when this try was signed.",
+    "webhook-signature": "`v1,` + base64 of HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}."
+    "{body}`, keyed with the base64-decoded part of the endpoint's secret after `whsec_` "
+    "(Standard Webhooks).",
+}
+WEBHOOK_RECEIVED = (
+    "Any 2xx answer means received. Anything else, or no answer within WEBHOOKS_TIMEOUT "
+    "seconds, is tried again later with exponential backoff; redirects are not followed."
+)
+
+
+def _response_schema(doc: dict, key: tuple[str, str]) -> dict:
+    path, method = key
+    content = doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+    return copy.deepcopy(content["schema"])
+
+
+def _webhook_operation(name: str, target: str, text: str) -> dict:
+    return {
+        "summary": name,
+        "description": f"{text} `data` is the {target.lower()} as the API returns it.",
+        "operationId": f"webhook-{name.replace('.', '-')}",
+        "tags": ["Webhooks"],
+        "parameters": [
+            {
+                "name": header,
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": description,
+            }
+            for header, description in WEBHOOK_HEADERS.items()
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/Webhook.{name}"}}
+            },
+        },
+        "responses": {"200": {"description": WEBHOOK_RECEIVED}},
+    }
+
+
+def _document_webhooks(doc: dict) -> None:
+    """Account and Invoice as components (the API's own representations, as its GET
+    operations serve them) and one `x-webhooks` entry per event, its payload
+    `{type, timestamp, data}` referring to them."""
+    schemas = doc["components"]["schemas"]
+    schemas["Account"] = {**_response_schema(doc, ACCOUNT_GET), **EXT}
+    invoice = {**_response_schema(doc, INVOICE_GET), **EXT}
+    invoice["properties"].setdefault("remaining", _number("What is still to be paid."))
+    invoice["properties"].setdefault(
+        "postponements", {"type": "integer", "description": "Times postponed.", **EXT}
+    )
+    schemas["Invoice"] = invoice
+    hooks = {}
+    for name, (target, text) in WEBHOOK_EVENTS.items():
+        schemas[f"Webhook.{name}"] = {
+            "type": "object",
+            "required": ["type", "timestamp", "data"],
+            **EXT,
+            "properties": {
+                "type": {"type": "string", "enum": [name]},
+                "timestamp": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When it happened (UTC).",
+                },
+                "data": {"$ref": f"#/components/schemas/{target}"},
+            },
+        }
+        hooks[name] = {"post": _webhook_operation(name, target, text)}
+    doc["x-webhooks"] = hooks

@@ -192,9 +192,17 @@ def _time_of_day(hhmm: str) -> str:
     return f"{hhmm}:00" if len(hhmm) == 5 else hhmm
 
 
+def _notifications(rules: list[dict], when: str) -> list[dict]:
+    """The reminder rules of one side as {days, timeOfDay}: each rule at its own time."""
+    return [
+        {"days": int(rule["days"]), "timeOfDay": _time_of_day(rule["time"])}
+        for rule in rules or []
+        if rule["when"] == when
+    ]
+
+
 def store_config(settings: StoreSettings) -> dict:
     """The store configuration under the contract's names."""
-    time_of_day = _time_of_day(settings.reminder_time)
     return {
         "dailyInterestRate": rate(settings.daily_interest_rate),
         "invoicePostponementLimit": settings.postponement_limit,
@@ -207,13 +215,7 @@ def store_config(settings: StoreSettings) -> dict:
         "myCreditsEnabled": settings.my_credits_enabled,
         "maxPreAuthorizationGrowthRate": rate(settings.max_pre_authorization_growth_rate),
         "notificationsSettings": {
-            "daysPrior": [
-                {"days": int(d), "timeOfDay": time_of_day}
-                for d in sorted(settings.reminder_days_before or [], reverse=True)
-            ],
-            "daysAfter": [
-                {"days": int(d), "timeOfDay": time_of_day}
-                for d in sorted(settings.reminder_days_after or [])
-            ],
+            "daysPrior": _notifications(settings.reminder_rules, "before"),
+            "daysAfter": _notifications(settings.reminder_rules, "after"),
         },
     }

@@ -8,9 +8,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import invitations, people, throttle
+from .. import invitations, people, reminders, throttle
 from ..credit.errors import CreditError
-from ..extensions import db
+from ..extensions import csrf, db
 from ..models import User
 from . import bp
 from .forms import ChangePasswordForm, LoginForm, ResetRequestForm, SetPasswordForm
@@ -149,3 +149,21 @@ def request_reset():
         flash(_("If the address has a login, a reset link is on its way."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/reminders/off/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the credential; mail clients POST it (RFC 8058)
+def reminders_off(token: str):
+    """Turn reminder e-mails off from the link in one, without logging in.
+
+    GET asks for a click (mail scanners open links by themselves); POST — that button, or
+    the mail client's one-click `List-Unsubscribe-Post` — turns them off for the e-mail on
+    every account it holds. A token not made by the portal is refused (404).
+    """
+    email = reminders.email_for_token(token)
+    if email is None:
+        return render_template("auth/reminders_off.html", state="invalid"), 404
+    if request.method == "POST":
+        reminders.set_reminders(db.session, email, False, actor=email)
+        return render_template("auth/reminders_off.html", state="done", email=email)
+    return render_template("auth/reminders_off.html", state="ask", email=email)

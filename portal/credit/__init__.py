@@ -42,6 +42,13 @@ from .invoices import (
     postpone_invoice,
     reopen_invoice,
 )
+from .scheduled import (
+    apply_scheduled_limits,
+    cancel_scheduled,
+    pending_changes,
+    schedule_limit,
+    scheduled_changes,
+)
 from .settings import (
     active_terms,
     get_settings,
@@ -83,9 +90,11 @@ __all__ = [
     "amount_due",
     "annotate_invoice",
     "apply_bulk",
+    "apply_scheduled_limits",
     "authorize",
     "cancel_authorization",
     "cancel_invoice",
+    "cancel_scheduled",
     "change_invoice",
     "change_limit",
     "change_tolerance",
@@ -106,6 +115,7 @@ __all__ = [
     "offered_terms",
     "open_account",
     "pay_invoice",
+    "pending_changes",
     "plan_bulk",
     "postpone_invoice",
     "purchase_refusal",
@@ -115,6 +125,8 @@ __all__ = [
     "reopen_account",
     "reopen_invoice",
     "save_term",
+    "schedule_limit",
+    "scheduled_changes",
     "set_holder_cap",
     "settle",
     "settle_due_authorizations",

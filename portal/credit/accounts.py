@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from .. import webhooks
 from ..models import Account, Holder, Invoice, StoreSettings
 from .errors import Conflict, InvalidInput, NotFound
 from .ledger import (
@@ -204,6 +205,8 @@ def change_limit(
         account = lock_account(session, account_id)
         old = account.credit_limit
         post_limit(session, account, limit, actor, description=reason)
+        if limit != old:
+            webhooks.emit(session, "account.limit_changed", account)
         audit(
             session,
             actor,
@@ -436,5 +439,6 @@ def lift_hold(session: Session, account_id: str, *, actor: str, reason: str) -> 
         account.hold_forgiven_before = store_today(settings) - timedelta(
             days=settings.overdue_hold_days
         )
+        webhooks.emit(session, "account.hold_lifted", account)
         audit(session, actor, "account.lift_hold", account, account_id=account.id, reason=reason)
     return account

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import webhooks
 from ..models import Invoice, Payment, StoreSettings, utcnow
 from .errors import Conflict, InvalidInput, NotFound
 from .ledger import audit, lock_account, post, reread, write_transaction
@@ -66,6 +67,7 @@ def pay_invoice(
         post(session, account, "Payment", paid, actor, invoice=invoice)
         if invoice.remaining == 0:
             invoice.status, invoice.resolved_at = "Paid", utcnow()
+            webhooks.emit(session, "invoice.paid", invoice)
         session.add(
             Payment(
                 id=str(payment_id or f"{invoice.id}:{utcnow().timestamp()}"),
@@ -94,6 +96,7 @@ def cancel_invoice(
             raise Conflict("invalid_transition", f"The invoice is {invoice.status}, not Opened.")
         post(session, account, "Cancellation", invoice.remaining, actor, invoice=invoice)
         invoice.status, invoice.resolved_at = "Cancelled", utcnow()
+        webhooks.emit(session, "invoice.cancelled", invoice)
         audit(session, actor, "invoice.cancel", invoice, account_id=account.id, reason=reason)
     return invoice
 

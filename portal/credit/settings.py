@@ -70,10 +70,13 @@ SETTING_FIELDS = {
     "my_credits_enabled": bool,
     "overdue_hold_days": int,
     "payment_instructions": str,
-    "reminder_days_before": list,
-    "reminder_days_after": list,
-    "reminder_time": str,
+    "reminder_rules": "rules",
 }
+
+REMINDER_WHEN = ("before", "after")
+MAX_REMINDER_RULES = 10
+MAX_REMINDER_DAYS = 365
+_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]", re.ASCII)
 
 
 def _clean(name: str, kind, raw):
@@ -87,15 +90,49 @@ def _clean(name: str, kind, raw):
         return raw
     if kind is int:
         return parse_whole(raw, name, 0, 3650, "invalid_setting")
-    if kind is list:
-        try:
-            days = sorted({int(d) for d in raw})
-        except (TypeError, ValueError):
-            raise InvalidInput("invalid_setting", f"{name} must be a list of days.", name) from None
-        if any(d < 0 or d > 365 for d in days):
-            raise InvalidInput("invalid_setting", f"{name}: days must be 0–365.", name)
-        return days
+    if kind == "rules":
+        return clean_reminder_rules(raw, name)
     return _clean_text(name, str(raw or "").strip())
+
+
+def clean_reminder_rules(raw, name: str = "reminder_rules") -> list[dict]:
+    """Reminder rules as the store keeps them, or InvalidInput (nothing half-taken).
+
+    Each rule is {"when": "before" | "after", "days": 0–365, "time": "HH:MM"} (the time of
+    day in the store's timezone); one rule per when and days, at most MAX_REMINDER_RULES.
+    Kept in one order: before (latest first), then after (earliest first).
+    """
+
+    def refuse(message: str, key: str = "") -> InvalidInput:
+        return InvalidInput("invalid_setting", message, f"{name}.{key}" if key else name)
+
+    if not isinstance(raw, list | tuple):
+        raise refuse("Reminder rules must be a list of {when, days, time}.")
+    if len(raw) > MAX_REMINDER_RULES:
+        raise refuse(f"At most {MAX_REMINDER_RULES} reminder rules.")
+    rules, seen = [], set()
+    for item in raw:
+        if not isinstance(item, dict) or set(item) - {"when", "days", "time"}:
+            raise refuse("Each reminder rule is {when, days, time}.")
+        when, days, time = item.get("when"), item.get("days"), item.get("time")
+        if when not in REMINDER_WHEN:
+            raise refuse(f"{when!r} is not a reminder rule: before or after the due date.", "when")
+        if isinstance(days, bool) or not isinstance(days, int):
+            raise refuse("Reminder days must be whole numbers.", "days")
+        if not 0 <= days <= MAX_REMINDER_DAYS:
+            raise refuse(f"Reminder days must be 0–{MAX_REMINDER_DAYS}.", "days")
+        if not isinstance(time, str) or not _TIME.fullmatch(time):
+            raise refuse(f"{time or '(empty)'} is not a time of day (HH:MM, e.g. 09:30).", "time")
+        if (when, days) in seen:
+            raise refuse(f"Two reminder rules for day {days} {when} the due date: keep one.")
+        seen.add((when, days))
+        rules.append({"when": when, "days": days, "time": time})
+    return sorted(rules, key=rule_order)
+
+
+def rule_order(rule: dict) -> tuple:
+    """The order reminder rules are kept and shown: before (latest first), then after."""
+    return (0, -rule["days"]) if rule["when"] == "before" else (1, rule["days"])
 
 
 def _clean_text(name: str, value: str) -> str:
@@ -104,7 +141,6 @@ def _clean_text(name: str, value: str) -> str:
         "locale": lambda v: re.fullmatch(r"[a-z]{2}(_[A-Z]{2})?", v),
         "timezone": lambda v: v in available_timezones(),
         "holiday_country": lambda v: v in holidays.list_supported_countries(),
-        "reminder_time": lambda v: re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v),
     }
     if name in checks and not checks[name](value):
         raise InvalidInput("invalid_setting", f"{value or '(empty)'} is not a valid {name}.", name)
@@ -125,7 +161,9 @@ def update_settings(session: Session, changes: dict, actor: str) -> StoreSetting
         before = {k: getattr(settings, k) for k in cleaned}
         for name, value in cleaned.items():
             setattr(settings, name, value)
-        changed = {k: str(v) for k, v in cleaned.items() if before[k] != v}
+        changed = {
+            k: v if isinstance(v, list) else str(v) for k, v in cleaned.items() if before[k] != v
+        }
         if changed:
             audit(session, actor, "settings.update", settings, **changed)
     return settings

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
-from datetime import date, timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
+from zoneinfo import ZoneInfo
 
+import holidays
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..models import Account, Holder, Invoice, PreAuthorization, Refund, utcnow
+from .. import webhooks
+from ..models import Account, Holder, Invoice, PreAuthorization, Refund, clock_at, utcnow
 from .accounts import is_on_hold
 from .checkout import holder_spending
 from .errors import Conflict, CreditError, InvalidInput, NotFound
 from .ledger import audit, lock_account, post, reread, write_transaction
 from .money import CENT, parse_amount, parse_whole, split
-from .settings import add_business_days, get_settings, parse_term, store_today
+from .settings import get_settings, parse_term, store_today
 from .validation import clean_text, normalize_email
+
+log = logging.getLogger(__name__)
 
 MAX_INSTALLMENTS = 24
 HOLD_DAYS = 30  # a settle=false hold without an expiration date lasts this long
@@ -286,22 +294,102 @@ def cancel_authorization(
     return hold
 
 
-def expire_authorizations(session: Session, *, actor: str = "system") -> int:
-    """Expire holds created with settle=false whose expiration date has passed."""
-    today = store_today(get_settings(session))
-    due = session.execute(
-        select(PreAuthorization.account_id, PreAuthorization.id).where(
-            PreAuthorization.status == "Authorized", PreAuthorization.expiration_date < today
-        )
-    ).all()
-    for account_id, tid in due:
-        with write_transaction(session):
-            account = lock_account(session, account_id)
-            hold = reread(session, PreAuthorization, tid)
-            if hold.status == "Authorized":
-                _release(account, hold, "Expired")
-                audit(session, actor, "transaction.expire", hold, account_id=account.id)
-    return len(due)
+def expire_authorizations(
+    session: Session, now: datetime | None = None, *, actor: str = "system"
+) -> int:
+    """Expire holds created with settle=false whose expiration date has passed; how many.
+
+    A job (portal/jobs.py) with an explicit `now`; safe with any number of workers at once
+    (see `_each_due_hold`).
+    """
+    with _at(now):
+        today = store_today(get_settings(session))
+        due = session.execute(
+            select(PreAuthorization.account_id, PreAuthorization.id)
+            .where(
+                PreAuthorization.status == "Authorized",
+                PreAuthorization.expiration_date < today,
+            )
+            .order_by(PreAuthorization.account_id, PreAuthorization.id)
+        ).all()
+
+        def still_due(hold: PreAuthorization) -> bool:
+            return hold.expiration_date is not None and hold.expiration_date < today
+
+        def expire(account: Account, hold: PreAuthorization) -> None:
+            _release(account, hold, "Expired")
+            audit(session, actor, "transaction.expire", hold, account_id=account.id)
+
+        return _each_due_hold(session, due, still_due, expire, "expire")
+
+
+@contextmanager
+def _at(now: datetime | None) -> Iterator[None]:
+    """Run the block at `now` (every timestamp and the store's today), or at the real time."""
+    if now is None:
+        yield
+        return
+    with clock_at(now):
+        yield
+
+
+def _claim_account(session: Session, account_id: str) -> Account | None:
+    """Lock the account row for this transaction, or None while another transaction has it.
+
+    PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED`, so a job never waits for (or deadlocks
+    with) a request or another worker: that account's due holds are taken by whoever holds
+    it, or by the next pass. SQLite: `write_transaction` already holds the single write
+    lock (BEGIN IMMEDIATE), so the row is always had.
+    """
+    return session.execute(
+        select(Account)
+        .where(Account.id == str(account_id))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def _each_due_hold(
+    session: Session,
+    due: list,
+    still_due: Callable[[PreAuthorization], bool],
+    act: Callable[[Account, PreAuthorization], None],
+    what: str,
+) -> int:
+    """Apply `act` to each (account id, hold id) in `due`, once, whoever else runs it too.
+
+    One transaction per hold: claim its account row first (never the hold before its
+    account: the one lock order of the portal), re-read the hold under that lock and act
+    only if it is still Authorized and `still_due` — a hold cancelled, settled or expired
+    meanwhile (by a request or another worker) is skipped. A refusal (`CreditError`) of one
+    hold is logged and the loop goes on; a crash loses at most the uncommitted hold.
+    Returns how many holds this call acted on.
+    """
+    done = 0
+    busy: set[str] = set()
+    for account_id, transaction_id in due:
+        if account_id in busy:
+            continue
+        try:
+            with write_transaction(session):
+                account = _claim_account(session, account_id)
+                if account is None:
+                    busy.add(account_id)  # locked elsewhere: its holder or the next pass
+                    continue
+                hold = reread(session, PreAuthorization, transaction_id)
+                if hold is None or hold.status != "Authorized" or not still_due(hold):
+                    continue
+                act(account, hold)
+                done += 1
+        except CreditError as error:
+            log.warning(
+                "%s of transaction %s refused: [%s] %s",
+                what,
+                transaction_id,
+                error.code,
+                error.message,
+            )
+    return done
 
 
 def _new_friendly_id(session: Session) -> str:
@@ -338,6 +426,7 @@ def _issue_invoice(
     session.add(invoice)
     session.flush()
     post(session, account, "Invoice", -value, actor, invoice=invoice)
+    webhooks.emit(session, "invoice.created", invoice)
     return invoice
 
 
@@ -435,7 +524,12 @@ def _change_settled_value(
 
 
 def _give_back(
-    session: Session, account: Account, hold: PreAuthorization, amount: Decimal, actor: str
+    session: Session,
+    account: Account,
+    hold: PreAuthorization,
+    amount: Decimal,
+    actor: str,
+    reason: str = "",
 ) -> None:
     """Shrink the open invoices of `hold`, latest due first; credit what is left over."""
     open_invoices = session.scalars(
@@ -452,7 +546,7 @@ def _give_back(
         if cut <= 0:
             continue
         invoice.value = invoice.value - cut
-        post(session, account, "Refund", cut, actor, invoice=invoice)
+        post(session, account, "Refund", cut, actor, invoice=invoice, description=reason)
         if invoice.remaining == 0:
             invoice.status = "Paid" if invoice.paid_amount > 0 else "Cancelled"
             invoice.resolved_at = utcnow()
@@ -465,7 +559,7 @@ def _give_back(
             left,
             actor,
             transaction_id=hold.id,
-            description="Refund beyond open invoices",
+            description=reason or "Refund beyond open invoices",
         )
 
 
@@ -477,12 +571,15 @@ def refund(
     *,
     actor: str,
     refund_id: str | None = None,
+    reason: str = "",
 ) -> Refund:
     """Give back part or all of a settled purchase, never more than was settled.
 
-    Idempotent on refund_id: a retry with the same value returns the first refund.
+    Idempotent on refund_id: a retry with the same value returns the first refund. The
+    reason (optional) describes its ledger entries and goes to the audit trail.
     """
     amount = parse_amount(value)
+    reason = clean_text(reason, "reason", 500)
     rid = clean_text(refund_id, "refundId", 80) or uuid.uuid4().hex
     with write_transaction(session):
         account = lock_account(session, account_id)
@@ -499,7 +596,7 @@ def refund(
             raise Conflict(
                 "refund_exceeds_settled", f"At most {refundable} can still be refunded.", "value"
             )
-        _give_back(session, account, hold, amount, actor)
+        _give_back(session, account, hold, amount, actor, reason)
         hold.refunded_value = hold.refunded_value + amount
         record = Refund(id=rid, transaction_id=hold.id, value=amount, done_by=actor)
         session.add(record)
@@ -513,38 +610,65 @@ def refund(
             "transaction.refund",
             hold,
             account_id=account.id,
+            reason=reason,
             value=amount,
             refund_id=rid,
         )
     return record
 
 
-def settle_due_authorizations(session: Session, *, actor: str = "system") -> int:
-    """Settle holds (settle=true) that have waited the store's business days.
+def settle_due_authorizations(
+    session: Session, now: datetime | None = None, *, actor: str = "system"
+) -> int:
+    """Settle holds (settle=true) that have waited the store's business days; how many.
 
-    Each hold is settled at the value it holds when re-read under its account's lock; a
-    hold cancelled or settled meanwhile is skipped, not an error that stops the pass.
+    A hold made on store day D is due once `settle_after_business_days` business days
+    (weekends and the store's national holidays skipped) have passed after D. Each is
+    settled at the value it holds when re-read under its account's lock; a hold cancelled
+    or settled meanwhile is skipped, not an error that stops the pass. A job
+    (portal/jobs.py) with an explicit `now`; safe with any number of workers at once.
     """
-    settings = get_settings(session)
-    today = store_today(settings)
-    pending = session.execute(
-        select(PreAuthorization.account_id, PreAuthorization.id, PreAuthorization.created_at).where(
-            PreAuthorization.status == "Authorized", PreAuthorization.settle.is_(True)
+    with _at(now):
+        settings = get_settings(session)
+        cutoff = _settle_cutoff(
+            store_today(settings),
+            settings.settle_after_business_days,
+            settings.holiday_country,
+            ZoneInfo(settings.timezone),
         )
-    ).all()
-    settled = 0
-    for account_id, tid, created_at in pending:
-        ready_on = add_business_days(
-            created_at.date(), settings.settle_after_business_days, settings.holiday_country
-        )
-        if ready_on > today:
-            continue
-        with write_transaction(session):
-            hold = _held(session, lock_account(session, account_id), tid)
-            if hold.status == "Authorized":
-                settle(session, account_id, tid, actor=actor)
-                settled += 1
-    return settled
+        due = session.execute(
+            select(PreAuthorization.account_id, PreAuthorization.id)
+            .where(
+                PreAuthorization.status == "Authorized",
+                PreAuthorization.settle.is_(True),
+                PreAuthorization.created_at < cutoff,
+            )
+            .order_by(PreAuthorization.account_id, PreAuthorization.created_at, PreAuthorization.id)
+        ).all()
+
+        def still_due(hold: PreAuthorization) -> bool:
+            return hold.settle and hold.created_at < cutoff
+
+        def bill(account: Account, hold: PreAuthorization) -> None:
+            settle(session, account.id, hold.id, actor=actor)
+
+        return _each_due_hold(session, due, still_due, bill, "settle")
+
+
+def _settle_cutoff(today: date, days: int, country: str, zone: ZoneInfo) -> datetime:
+    """The instant before which a hold has waited `days` business days by `today`.
+
+    The latest store day D with `add_business_days(D, days) <= today`: walk back from
+    today until `days` business days lie in (D, today]. Holds created before the end of D
+    (in the store's timezone) are due.
+    """
+    calendar = holidays.country_holidays(country)
+    last, counted = today, 0
+    while counted < days:
+        if last.weekday() < 5 and last not in calendar:
+            counted += 1
+        last -= timedelta(days=1)
+    return datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
 
 
 def installment_plan(session: Session, value, payment_term: str) -> list[tuple[int, Decimal, date]]:

@@ -24,9 +24,18 @@ SETTINGS_FORM = {
     "my_credits_enabled": "y",
     "overdue_hold_days": "30",
     "payment_instructions": "PIX key: store@example.com",
-    "reminder_days_before": "5, 1, 0",
-    "reminder_days_after": "3",
-    "reminder_time": "09:30",
+    "rule_days_0": "1",
+    "rule_when_0": "before",
+    "rule_time_0": "09:30",
+    "rule_days_1": "3",
+    "rule_when_1": "after",
+    "rule_time_1": "18:00",
+    "rule_days_2": "5",
+    "rule_when_2": "before",
+    "rule_time_2": "08:00",
+    "rule_days_3": "",  # the empty row the page adds
+    "rule_when_3": "before",
+    "rule_time_3": "",
 }
 
 
@@ -37,13 +46,67 @@ def test_settings_saved_and_refused(client, login, session):
     assert str(settings.daily_interest_rate.normalize()) == "0.001"
     assert str(settings.late_fee_rate.normalize()) == "0.02"
     assert settings.tolerance_enabled and not settings.automatic_account_creation
-    assert settings.reminder_days_before == [0, 1, 5] and settings.reminder_time == "09:30"
+    assert settings.reminder_rules == [
+        {"when": "before", "days": 5, "time": "08:00"},
+        {"when": "before", "days": 1, "time": "09:30"},
+        {"when": "after", "days": 3, "time": "18:00"},
+    ]
     refused = client.post("/admin/settings", data={**SETTINGS_FORM, "timezone": "Mars/Base"})
     page = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "Mars/Base is not a valid timezone" in page
     assert 'value="Mars/Base"' in page  # the typed value stays
     session.expire_all()
     assert credit.get_settings(session).timezone == "America/Sao_Paulo"
+
+
+def _rules(session):
+    session.rollback()
+    session.expire_all()
+    return credit.get_settings(session).reminder_rules
+
+
+def test_reminder_rules_table_adds_removes_and_refuses(client, login, session):
+    login("owner")
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert 'id="reminder-rules-table"' in page
+    assert page.count('name="rule_days_') == 5  # the 4 default rules and an empty row
+    assert "<script" not in page.split('id="reminder-rules"')[1].split("</fieldset>")[0]
+    client.post("/admin/settings", data=SETTINGS_FORM)
+    # "Add a reminder rule" shows one more empty row and saves nothing
+    more = client.post("/admin/settings", data={**SETTINGS_FORM, "rule_add": "1"})
+    assert more.status_code == 200 and 'name="rule_days_4"' in more.get_data(as_text=True)
+    # remove one rule, add one in the empty row
+    changed = {**SETTINGS_FORM, "rule_remove_1": "y", "rule_days_3": "0", "rule_time_3": "07:00"}
+    assert client.post("/admin/settings", data=changed).status_code == 302
+    assert _rules(session) == [
+        {"when": "before", "days": 5, "time": "08:00"},
+        {"when": "before", "days": 1, "time": "09:30"},
+        {"when": "before", "days": 0, "time": "07:00"},
+    ]
+    for bad, message in [
+        ({"rule_days_0": "1.5"}, "whole number"),
+        ({"rule_days_0": "٣"}, "whole number"),  # strict: ASCII digits only
+        ({"rule_days_0": "400"}, "0–365"),
+        ({"rule_time_0": "25:00"}, "25:00 is not a time of day"),
+        ({"rule_when_0": "around"}, "before or after the due date"),
+        ({"rule_days_3": "1", "rule_time_3": "10:00"}, "Two reminder rules for day 1 before"),
+    ]:
+        refused = client.post("/admin/settings", data={**SETTINGS_FORM, **bad})
+        text = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and message in text, (bad, text[-3000:])
+        typed = {v for k, v in bad.items() if not k.startswith("rule_when")}
+        assert all(f'value="{value}"' in text for value in typed), bad
+    assert len(_rules(session)) == 3  # nothing refused was saved
+    eleven = {
+        f"rule_{k}_{n}": v
+        for n in range(11)
+        for k, v in (("days", str(n)), ("when", "after"), ("time", "12:00"))
+    }
+    base = {k: v for k, v in SETTINGS_FORM.items() if not k.startswith("rule_")}
+    refused = client.post("/admin/settings", data={**base, **eleven})
+    assert refused.status_code == 422 and "At most 10 reminder rules" in refused.get_data(
+        as_text=True
+    )
 
 
 def test_payment_terms_editor(client, login, session):

@@ -76,11 +76,11 @@ def test_put_store_config_maps_every_field(api, session, fresh):
         settings.tolerance_enabled,
         settings.my_credits_enabled,
     ) == (True, True, True, False)
-    assert (
-        settings.reminder_days_before,
-        settings.reminder_days_after,
-        settings.reminder_time,
-    ) == ([2], [1, 7], "09:30")
+    assert settings.reminder_rules == [
+        {"when": "before", "days": 2, "time": "09:30"},
+        {"when": "after", "days": 1, "time": "09:30"},
+        {"when": "after", "days": 7, "time": "09:30"},
+    ]
 
 
 def test_put_keeps_what_is_not_sent(api):
@@ -106,10 +106,32 @@ def test_put_keeps_what_is_not_sent(api):
             "invalid_setting",
         ),
         (
+            {"notificationsSettings": {"daysPrior": [{"days": 1, "timeOfDay": "08:00:30"}]}},
+            "invalid_setting",
+        ),
+        (
+            {"notificationsSettings": {"daysPrior": [{"days": 1, "timeOfDay": "24:00:00"}]}},
+            "invalid_setting",
+        ),
+        (
+            {"notificationsSettings": {"daysAfter": [{"days": 366, "timeOfDay": "08:00:00"}]}},
+            "invalid_setting",
+        ),
+        (
             {
                 "notificationsSettings": {
-                    "daysPrior": [{"days": 1, "timeOfDay": "08:00:00"}],
-                    "daysAfter": [{"days": 1, "timeOfDay": "09:00:00"}],
+                    "daysPrior": [
+                        {"days": 1, "timeOfDay": "08:00:00"},
+                        {"days": 1, "timeOfDay": "09:00:00"},
+                    ]
+                }
+            },
+            "invalid_setting",
+        ),
+        (
+            {
+                "notificationsSettings": {
+                    "daysAfter": [{"days": d, "timeOfDay": "08:00:00"} for d in range(11)]
                 }
             },
             "invalid_setting",
@@ -121,3 +143,55 @@ def test_put_refuses_bad_values_and_saves_nothing(api, change, code):
     response = api.put("/storeconfig", json={"taxRate": 0.3, **change})
     assert (response.status_code, error_code(response)) == (400, code)
     assert api.get("/storeconfig").get_json() == before
+
+
+def test_every_notification_keeps_its_own_time_of_day(api, session, fresh):
+    sent = {
+        "daysPrior": [{"days": 1, "timeOfDay": "16:00:00"}, {"days": 5, "timeOfDay": "08:15:00"}],
+        "daysAfter": [{"days": 0, "timeOfDay": "12:00:00"}, {"days": 3, "timeOfDay": "23:30:00"}],
+    }
+    response = api.put("/storeconfig", json={"notificationsSettings": sent})
+    assert response.status_code == 200, response.data
+    expected = {
+        "daysPrior": [{"days": 5, "timeOfDay": "08:15:00"}, {"days": 1, "timeOfDay": "16:00:00"}],
+        "daysAfter": sent["daysAfter"],
+    }
+    assert response.get_json()["notificationsSettings"] == expected
+    assert api.get("/storeconfig").get_json()["notificationsSettings"] == expected
+    fresh()
+    assert credit.get_settings(session).reminder_rules == [
+        {"when": "before", "days": 5, "time": "08:15"},
+        {"when": "before", "days": 1, "time": "16:00"},
+        {"when": "after", "days": 0, "time": "12:00"},
+        {"when": "after", "days": 3, "time": "23:30"},
+    ]
+
+
+def test_a_side_not_sent_keeps_its_rules_and_a_missing_time_its_time(api):
+    api.put(
+        "/storeconfig",
+        json={
+            "notificationsSettings": {
+                "daysPrior": [{"days": 2, "timeOfDay": "07:00:00"}],
+                "daysAfter": [{"days": 4, "timeOfDay": "18:45:00"}],
+            }
+        },
+    )
+    body = api.put(
+        "/storeconfig", json={"notificationsSettings": {"daysPrior": [{"days": 2}, {"days": 9}]}}
+    ).get_json()
+    assert body["notificationsSettings"] == {
+        "daysPrior": [{"days": 9, "timeOfDay": "12:00:00"}, {"days": 2, "timeOfDay": "07:00:00"}],
+        "daysAfter": [{"days": 4, "timeOfDay": "18:45:00"}],
+    }
+    cleared = api.put("/storeconfig", json={"notificationsSettings": {"daysAfter": []}})
+    assert cleared.get_json()["notificationsSettings"]["daysAfter"] == []
+
+
+def test_a_refused_rule_names_the_contract_field(api):
+    response = api.put(
+        "/storeconfig",
+        json={"notificationsSettings": {"daysPrior": [{"days": 400, "timeOfDay": "08:00"}]}},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == "notificationsSettings"

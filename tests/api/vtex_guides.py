@@ -111,7 +111,7 @@ CHANGED_DOCUMENT = CHANGED_ACCOUNT.split("_")[0]
 # it (its value is Δlimit × (1 + tolerance)); with tolerance on or off the rule is the same.
 TOLERANCE_STORE = {"tolerance_enabled": True}
 # The store the invoice guide's storeconfig answer shows (besides the postponement fields
-# its request changes). The portal sends every notification at one time of day: 12:00.
+# its request changes): each notification at its own time of day, 16:00 and 12:00.
 GUIDE_STORE = {
     "daily_interest_rate": "0.01",
     "late_fee_rate": "0.4",
@@ -120,9 +120,10 @@ GUIDE_STORE = {
     "my_credits_enabled": True,
     "tolerance_enabled": True,
     "automatic_account_creation": True,
-    "reminder_days_before": [1],
-    "reminder_days_after": [0],
-    "reminder_time": "12:00",
+    "reminder_rules": [
+        {"when": "before", "days": 1, "time": "16:00"},
+        {"when": "after", "days": 0, "time": "12:00"},
+    ],
 }
 INVOICED = _open(INVOICED_ACCOUNT.split("_")[0], "customer@test.com", "1000")
 OPEN_PURCHASE = Purchase(OPEN_TRANSACTION, "9.63", "1413870513134-01")

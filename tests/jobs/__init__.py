@@ -1,0 +1,1 @@
+"""The jobs worker: passes, time travel, concurrency, crashes, signals, `make run`."""
