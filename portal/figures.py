@@ -271,6 +271,30 @@ def invoice_row(invoice: Invoice, settings: StoreSettings, today: date) -> Invoi
     )
 
 
+ORDERS_PER_PAGE = 20
+AUDIT_PER_PAGE = 20
+
+
+@dataclass
+class Window:
+    """One page of a list shown with "newer" / "older" links (no count: one query)."""
+
+    items: list
+    page: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        """Whether pages come before this one."""
+        return self.page > 1
+
+
+def _window(session: Session, stmt, page: int, per_page: int) -> Window:
+    """Page `page` of `stmt` (ordered, id last): one row more than shown says if more follow."""
+    rows = list(session.scalars(stmt.offset((page - 1) * per_page).limit(per_page + 1)))
+    return Window(items=rows[:per_page], page=page, has_next=len(rows) > per_page)
+
+
 @dataclass
 class AccountView:
     """What the back-office shows of one account, computed by the engine and queries."""
@@ -279,25 +303,36 @@ class AccountView:
     tolerance_margin: Decimal
     on_hold: bool
     holders: list
-    orders: list
+    orders: Window
+    refundable: dict[str, Decimal]  # order id → what can still be refunded (billed orders)
     invoices: list
-    audit: list
+    audit: Window
 
 
-def account_view(session: Session, account: Account, settings: StoreSettings) -> AccountView:
-    """Holders, open and recent orders, recent invoices and the audit trail of an account."""
+def account_view(
+    session: Session,
+    account: Account,
+    settings: StoreSettings,
+    *,
+    orders_page: int = 1,
+    audit_page: int = 1,
+) -> AccountView:
+    """Holders, a page of orders (open ones first, then the newest), recent invoices and a
+    page of the audit trail (newest first) of an account."""
     from .models import PreAuthorization
 
     today = credit.store_today(settings)
-    orders = list(
-        session.scalars(
-            select(PreAuthorization)
-            .where(PreAuthorization.account_id == account.id)
-            .order_by(
-                (PreAuthorization.status == "Authorized").desc(), PreAuthorization.created_at.desc()
-            )
-            .limit(20)
-        )
+    orders = _window(
+        session,
+        select(PreAuthorization)
+        .where(PreAuthorization.account_id == account.id)
+        .order_by(
+            (PreAuthorization.status == "Authorized").desc(),
+            PreAuthorization.created_at.desc(),
+            PreAuthorization.id,
+        ),
+        orders_page,
+        ORDERS_PER_PAGE,
     )
     invoices = [
         invoice_row(invoice, settings, today)
@@ -308,13 +343,13 @@ def account_view(session: Session, account: Account, settings: StoreSettings) ->
             .limit(20)
         )
     ]
-    audit = list(
-        session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.account_id == account.id)
-            .order_by(AuditEvent.id.desc())
-            .limit(20)
-        )
+    audit = _window(
+        session,
+        select(AuditEvent)
+        .where(AuditEvent.account_id == account.id)
+        .order_by(AuditEvent.id.desc()),
+        audit_page,
+        AUDIT_PER_PAGE,
     )
     return AccountView(
         available_balance=account.available_balance(settings.tolerance_enabled),
@@ -322,6 +357,11 @@ def account_view(session: Session, account: Account, settings: StoreSettings) ->
         on_hold=credit.is_on_hold(session, account, settings),
         holders=list(account.holders),
         orders=orders,
+        refundable={
+            order.id: order.settled_value - order.refunded_value  # as credit.refund allows
+            for order in orders.items
+            if order.status == "Settled" and order.settled_value > order.refunded_value
+        },
         invoices=invoices,
         audit=audit,
     )

@@ -8,6 +8,7 @@ a log (the CLI may print one for the operator who asked for it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context
@@ -17,10 +18,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from . import outbox, people, throttle
+from .credit.accounts import update_account
 from .credit.errors import Conflict, InvalidInput
-from .credit.ledger import audit, write_transaction
+from .credit.ledger import audit, lock_account, write_transaction
 from .credit.validation import normalize_email
-from .models import OutboxMessage, User
+from .models import Account, Holder, OutboxMessage, User
 
 RESET_RESEND_SECONDS = 60  # at most one reset e-mail a minute per login, whoever asks
 
@@ -106,6 +108,85 @@ def invite_holder(session: Session, email: str, *, actor: str) -> tuple[User, bo
     is still waiting); False when the login already has a password (or is inactive).
     """
     return invite_login(session, email, actor=actor, role="customer", staff=False)
+
+
+@dataclass(frozen=True)
+class EmailChange:
+    """What moving an account's e-mail (its main holder) from `old` to `new` does to the
+    people involved: what the confirmation says beforehand and the page reports after."""
+
+    old: str
+    new: str
+    invites: bool  # the new address gets an invitation (it has no password yet)
+    logs_out: bool  # the old address's login holds no other account: its sessions end
+    keeps_other_accounts: bool  # the old address still holds other accounts
+
+
+def email_change(session: Session, account: Account, email: str) -> EmailChange | None:
+    """What changing the account's e-mail to `email` would do (None: it would not change).
+
+    Read only, for the confirmation; `change_account` decides again under the lock.
+    """
+    new = normalize_email(email)
+    if new == account.email:
+        return None
+    return _email_change(session, account.id, account.email, new)
+
+
+def _email_change(session: Session, account_id: str, old: str, new: str) -> EmailChange:
+    newcomer = session.scalar(select(User).where(User.email == new))
+    leaving = session.scalar(select(User).where(User.email == old))
+    elsewhere = session.scalar(
+        select(Holder.id).where(Holder.email == old, Holder.account_id != account_id).limit(1)
+    )
+    return EmailChange(
+        old=old,
+        new=new,
+        invites=newcomer is None or (not newcomer.password_hash and newcomer.active),
+        logs_out=bool(
+            leaving is not None and leaving.role == "customer" and leaving.active and not elsewhere
+        ),
+        keeps_other_accounts=elsewhere is not None,
+    )
+
+
+def change_account(
+    session: Session,
+    account_id: str,
+    *,
+    actor: str,
+    email: str | None = None,
+    name: str | None = None,
+    description: str | None = None,
+) -> EmailChange | None:
+    """Change an account's name, description and e-mail, with what a new e-mail entails,
+    as one transaction: all of it, or nothing.
+
+    A new e-mail moves the main holder (`update_account`); the new address gets a customer
+    login and an invitation (`invite_holder`: a staff login is refused, `not_a_customer`);
+    the old address's login, when it holds no other account, is logged out everywhere
+    (its session version is bumped). Returns what the e-mail change did, or None when the
+    e-mail stayed the same.
+    """
+    with write_transaction(session):
+        old = lock_account(session, account_id).email
+        account = update_account(
+            session, account_id, actor=actor, email=email, name=name, description=description
+        )
+        if account.email == old:
+            return None
+        _user, invited = invite_holder(session, account.email, actor=actor)
+        change = _email_change(session, account.id, old, account.email)
+        if change.logs_out:
+            leaving = session.scalar(select(User.id).where(User.email == old))
+            people.end_sessions(session, leaving)
+    return EmailChange(
+        old=change.old,
+        new=change.new,
+        invites=invited,
+        logs_out=change.logs_out,
+        keeps_other_accounts=change.keeps_other_accounts,
+    )
 
 
 def send_reset(session: Session, email: str) -> None:

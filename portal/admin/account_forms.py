@@ -4,9 +4,9 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, SelectField, StringField
+from wtforms import EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
 
 from .fields import AmountField, PercentField, Required
 
@@ -43,7 +43,9 @@ class LimitForm(FlaskForm):
     shows old → new (and warnings), the second, confirmed, saves."""
 
     credit_limit = AmountField(_l("New credit limit"), validators=[Required()])
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(
+        _l("Reason"), validators=[DataRequired(), Length(max=500)], id="limit-reason"
+    )
     confirmed = HiddenField(default="")
 
 
@@ -51,7 +53,9 @@ class ToleranceForm(FlaskForm):
     """Change the tolerance, with the reason kept in the audit trail (confirmed like a limit)."""
 
     tolerance = PercentField(_l("New tolerance (%)"), validators=[Required()])
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(
+        _l("Reason"), validators=[DataRequired(), Length(max=500)], id="tolerance-reason"
+    )
     confirmed = HiddenField(default="")
 
 
@@ -64,11 +68,61 @@ class ReasonForm(FlaskForm):
 class HolderForm(FlaskForm):
     """Add a dependent who shares the limit, optionally capped."""
 
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    spending_cap = AmountField(_l("Spending cap (optional)"), validators=[Optional()])
+    email = EmailField(
+        _l("E-mail"), validators=[DataRequired(), Length(max=254)], id="holder-email"
+    )
+    spending_cap = AmountField(
+        _l("Spending cap (optional)"), validators=[Optional()], id="holder-spending-cap"
+    )
 
 
 class ValueForm(FlaskForm):
     """A value for an order: settle it, or change its held value."""
 
     value = AmountField(_l("Value"), validators=[Required()])
+
+
+class DetailsForm(FlaskForm):
+    """The account's name, e-mail (its main holder) and description; a new e-mail is
+    confirmed first (it invites the new address and may log the old one out)."""
+
+    name = StringField(_l("Name"), validators=[Length(max=200)], id="details-name")
+    email = EmailField(
+        _l("E-mail of the main holder"),
+        validators=[DataRequired(), Length(max=254)],
+        id="details-email",
+    )
+    description = TextAreaField(
+        _l("Description"), validators=[Length(max=500)], id="details-description"
+    )
+    confirmed = HiddenField(default="")
+
+
+DIRECTIONS = ("increase", "decrease")
+POSITIVE = NumberRange(min=Decimal("0.01"), message=_l("Type an amount greater than zero."))
+
+
+class AdjustForm(FlaskForm):
+    """A manual adjustment of the balance: an amount typed positive, the direction chosen
+    with the button ("Increase balance" / "Decrease balance"), a reason; confirmed like a
+    limit change (old → new available credit)."""
+
+    amount = AmountField(_l("Amount"), validators=[Required(), POSITIVE], id="adjust-amount")
+    reason = StringField(
+        _l("Reason"), validators=[DataRequired(), Length(max=500)], id="adjust-reason"
+    )
+    direction = HiddenField(validators=[AnyOf(DIRECTIONS)])
+    confirmed = HiddenField(default="")
+
+    @property
+    def signed_amount(self) -> Decimal:
+        """The amount as the engine takes it: negative decreases the balance."""
+        return self.amount.data if self.direction.data == "increase" else -self.amount.data
+
+
+class RefundForm(FlaskForm):
+    """Give back part or all of a billed order; the id makes a resent form harmless."""
+
+    amount = AmountField(_l("Amount to refund"), validators=[Required(), POSITIVE])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    refund_id = HiddenField(validators=[DataRequired(), Length(max=80)])

@@ -2,36 +2,45 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from decimal import Decimal
 
 from flask import (
+    Response,
     abort,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import activity, credit, exports, figures, invitations, listing, mail
+from .. import activity, credit, exports, figures, invitations, listing, mail, statements
 from ..access import STAFF, WRITERS, actor, roles_required
 from ..credit.errors import CreditError, InvalidInput
 from ..credit.ledger import write_transaction
-from ..credit.permissions import LIMITS, Grant, roles_with
+from ..credit.permissions import ACCOUNTS, BALANCE, INVOICES, LIMITS, Grant, roles_with
 from ..extensions import db
-from ..htmx import render_page_or_fragment
-from ..i18n import number_locale
-from ..mycredits.queries import ORIGIN_LABELS, history
+from ..htmx import is_htmx, render_page_or_fragment
+from ..i18n import money, number_locale
+from ..imports import csv_lines
 from ..numbers import parse_number
+from ..statements import ORIGIN_LABELS, history
 from . import bp
 from .account_forms import (
+    AdjustForm,
+    DetailsForm,
     HolderForm,
     LimitForm,
     NewAccountForm,
     ReasonForm,
+    RefundForm,
     ToleranceForm,
     ValueForm,
 )
@@ -103,37 +112,97 @@ def _open_account(form: NewAccountForm):
     )
 
 
+MAX_PAGE = 1_000_000  # deeper than any real list; keeps SQL offsets in range
+PAGES = ("orders_page", "page", "audit_page")  # the page of orders, statement, audit trail
+# htmx asks for one card at a time; the id it targets names the fragment to send.
+FRAGMENTS = {
+    "orders-card": "admin/accounts/partials/_orders.html",
+    "statement-card": "admin/accounts/partials/_statement.html",
+    "audit-card": "admin/accounts/partials/_audit.html",
+}
+STATUS_LABELS = {
+    "Authorized": _l("Authorized"),
+    "Settled": _l("Settled"),
+    "Cancelled": _l("Cancelled"),
+    "Expired": _l("Expired"),
+    "Opened": _l("Opened"),
+    "Paid": _l("Paid"),
+}
+
+
 @bp.get(ACCOUNT)
 @roles_required(*STAFF)
 def accounts_show(account_id: str):
-    """Everything about one account: figures, holders, orders, invoices, ledger, audit."""
+    """Everything about one account: figures, holders, orders, invoices, ledger, audit;
+    htmx gets the card it asks for (a page of orders, statement or audit trail)."""
     account = _account(account_id)
-    statement = history(db.session, account.id, listing.whole_number(request.args.get("page")) or 1)
-    return render_template("admin/accounts/show.html", **_context(account), statement=statement)
+    pages = {name: _page_number(name) for name in PAGES}
+    target = request.headers.get("HX-Target") if is_htmx() else None
+    template = FRAGMENTS.get(target, "admin/accounts/show.html")
+    response = make_response(render_template(template, **_context(account, pages)))
+    response.vary.update(("HX-Request", "HX-Target"))
+    return response
 
 
-def _context(account, **forms) -> dict:
+def _page_number(name: str) -> int:
+    """A page number from the query string; anything unusable (0, -1, 'x', 10**12) is 1."""
+    value = listing.whole_number(request.args.get(name))
+    return value if value and value <= MAX_PAGE else 1
+
+
+def _context(account, pages: dict | None = None, **forms) -> dict:
+    pages = pages or {}
     settings = credit.get_settings(db.session)
-    view = figures.account_view(db.session, account, settings)
+    view = figures.account_view(
+        db.session,
+        account,
+        settings,
+        orders_page=pages.get("orders_page", 1),
+        audit_page=pages.get("audit_page", 1),
+    )
+    statement = history(db.session, account.id, pages.get("page", 1))
+    # A statement page past the end shows the last one: links start from there.
+    state = {**pages, "page": statement.page.query.page}
     defaults = {
         "limit_form": LimitForm(formdata=None),
         "tolerance_form": ToleranceForm(formdata=None),
         "reason_form": ReasonForm(formdata=None),
         "holder_form": HolderForm(formdata=None),
         "value_form": ValueForm(formdata=None),
+        "details_form": DetailsForm(formdata=None, obj=account),
+        "adjust_form": AdjustForm(formdata=None),
+        "refund_form": None,  # the refund refused, shown again on its order
     }
+    role = current_user.role
     return {
         "account": account,
         "settings": settings,
         **defaults,
         **forms,
         "view": view,
-        "audit": activity.describe(db.session, view.audit),
+        "statement": statement,
+        "audit": activity.describe(db.session, view.audit.items),
         "hold": credit.hold_reason(db.session, account, settings),
-        "can_write": current_user.role in WRITERS,
-        "is_owner": current_user.role == "owner",
+        "can_write": role in WRITERS,
+        "can_edit": role in roles_with(ACCOUNTS),
+        "can_adjust": role in roles_with(BALANCE),
+        "can_refund": role in roles_with(INVOICES),
+        "is_owner": role == "owner",
         "origin_labels": ORIGIN_LABELS,
+        "labels": STATUS_LABELS,
+        "link": _linker(account.id, state),
+        "new_refund_id": lambda: uuid.uuid4().hex,
     }
+
+
+def _linker(account_id: str, state: dict):
+    """`link(**changes)`: this account's page with some of its pages changed (1s left out)."""
+
+    def link(**changes) -> str:
+        args = {k: v for k, v in {**state, **changes}.items() if v and v != 1}
+        return url_for("admin.accounts_show", account_id=account_id, **args)
+
+    return link
 
 
 def _account(account_id: str):
@@ -145,11 +214,11 @@ def _account(account_id: str):
         abort(404)
 
 
-def _act(account_id: str, operation, success: str, form_name: str | None = None, form=None):
+def _act(account_id: str, operation, success, form_name: str | None = None, form=None, **extra):
     """Run one engine operation for this account: flash and redirect, or show the error."""
     account = _account(account_id)
     if form is not None and not form.validate_on_submit():
-        return _refused(account, form_name, form)
+        return _refused(account, form_name, form, **extra)
     try:
         operation(account)
     except CreditError as error:
@@ -157,16 +226,14 @@ def _act(account_id: str, operation, success: str, form_name: str | None = None,
             flash(error.message, "error")
             return redirect(url_for("admin.accounts_show", account_id=account.id))
         _field_error(form, error)
-        return _refused(account, form_name, form)
-    flash(success, "success")
+        return _refused(account, form_name, form, **extra)
+    flash(success() if callable(success) else success, "success")
     return redirect(url_for("admin.accounts_show", account_id=account.id))
 
 
-def _refused(account, form_name, form):
-    statement = history(db.session, account.id)
-    return render_template(
-        "admin/accounts/show.html", **_context(account, **{form_name: form}), statement=statement
-    ), 422
+def _refused(account, form_name, form, **extra):
+    context = _context(account, **{form_name: form})
+    return render_template("admin/accounts/show.html", **context, **extra), 422
 
 
 @bp.post(f"{ACCOUNT}/limit")
@@ -217,21 +284,110 @@ def _preview(account_id: str, form, form_name: str):
     if form.confirmed.data == "yes" or not form.validate_on_submit():
         return None
     account = _account(account_id)
-    if form_name == "limit_form":
-        change = ("limit", account.credit_limit, form.credit_limit.data)
-        warnings = credit.limit_warnings(account, form.credit_limit.data)
-    else:
-        change = ("tolerance", account.tolerance, _rate(form.tolerance.data))
-        warnings = []
-    statement = history(db.session, account.id)
+    confirm, warnings = PREVIEWS[form_name](account, form)
     context = _context(account, **{form_name: form})
     return render_template(
         "admin/accounts/show.html",
         **context,
-        statement=statement,
-        confirm={"form": form_name, "kind": change[0], "old": change[1], "new": change[2]},
+        confirm={"form": form_name, **confirm},
         warnings=warnings,
     )
+
+
+def _limit_change(account, form) -> tuple[dict, list[str]]:
+    new = form.credit_limit.data
+    return {"kind": "limit", "old": account.credit_limit, "new": new}, credit.limit_warnings(
+        account, new
+    )
+
+
+def _tolerance_change(account, form) -> tuple[dict, list[str]]:
+    return {"kind": "tolerance", "old": account.tolerance, "new": _rate(form.tolerance.data)}, []
+
+
+def _balance_change(account, form) -> tuple[dict, list[str]]:
+    """Old → new available credit (an adjustment moves the balance, holds stay)."""
+    old = account.available_credit
+    new = old + form.signed_amount
+    confirm = {"kind": "balance", "direction": form.direction.data, "old": old, "new": new}
+    return confirm, ["below_zero"] if new < 0 and new < old else []
+
+
+PREVIEWS = {
+    "limit_form": _limit_change,
+    "tolerance_form": _tolerance_change,
+    "adjust_form": _balance_change,
+}
+
+
+@bp.post(f"{ACCOUNT}/balance")
+@roles_required(*roles_with(BALANCE))
+def accounts_balance(account_id: str):
+    """Increase or decrease the balance by hand (owner only, with a reason), after showing
+    old → new available credit."""
+    form = AdjustForm()
+    preview = _preview(account_id, form, "adjust_form")
+    if preview is not None:
+        return preview
+    return _act(
+        account_id,
+        lambda a: credit.adjust_balance(
+            db.session, a.id, form.signed_amount, actor=actor(), reason=form.reason.data
+        ),
+        lambda: _adjusted(form),
+        "adjust_form",
+        form,
+    )
+
+
+def _adjusted(form) -> str:
+    amount = money(form.amount.data)
+    if form.direction.data == "increase":
+        return _("Balance increased by %(amount)s.", amount=amount)
+    return _("Balance decreased by %(amount)s.", amount=amount)
+
+
+@bp.post(f"{ACCOUNT}/details")
+@roles_required(*roles_with(ACCOUNTS))
+def accounts_details(account_id: str):
+    """Change the name, e-mail and description; a new e-mail is confirmed first: it becomes
+    the main holder and is invited, and the old one may lose its login's sessions."""
+    form = DetailsForm()
+    if form.validate_on_submit() and form.confirmed.data != "yes":
+        account = _account(account_id)
+        try:
+            change = invitations.email_change(db.session, account, form.email.data)
+        except CreditError as error:
+            _field_error(form, error)
+            return _refused(account, "details_form", form)
+        if change is not None:
+            context = _context(account, details_form=form)
+            confirm = {"form": "details_form", "kind": "email", "change": change}
+            return render_template("admin/accounts/show.html", **context, confirm=confirm)
+    return _act(
+        account_id,
+        lambda a: _save_details(a, form),
+        _("Account details saved."),
+        "details_form",
+        form,
+    )
+
+
+def _save_details(account, form) -> None:
+    """One call: the details, and what a new e-mail entails (invitation, logout)."""
+    change = invitations.change_account(
+        db.session,
+        account.id,
+        actor=actor(),
+        email=form.email.data,
+        name=form.name.data,
+        description=form.description.data,
+    )
+    if change is None:
+        return
+    _invitation_notice(change.new, change.invites)
+    if change.logs_out:
+        flash(_("%(email)s was logged out: it holds no other account.", email=change.old), "info")
 
 
 @bp.post(f"{ACCOUNT}/close")
@@ -287,7 +443,12 @@ def _add_holder(account, form) -> None:
             db.session, account.id, email, actor=actor(), spending_cap=form.spending_cap.data
         )
         _user, queued = invitations.invite_holder(db.session, email, actor=actor())
-    email = email.strip().lower()
+    _invitation_notice(email.strip().lower(), queued)
+
+
+def _invitation_notice(email: str, queued: bool) -> None:
+    """Say whether an invitation goes to `email` now, waits for a mail server, or is not
+    needed (the login already has a password)."""
     if not queued:
         flash(_("%(email)s already has a login: no invitation needed.", email=email), "info")
     elif mail.configured():
@@ -362,6 +523,46 @@ def accounts_cancel_order(account_id: str, tid: str):
     )
 
 
+@bp.post(f"{ACCOUNT}/transactions/<tid>/refund")
+@roles_required(*roles_with(INVOICES))
+def accounts_refund(account_id: str, tid: str):
+    """Give back part or all of a billed order, with a reason: its open invoices shrink
+    (latest due first) and the rest is credited. A resent form refunds once."""
+    form = RefundForm()
+    return _act(
+        account_id,
+        lambda a: credit.refund(
+            db.session,
+            a.id,
+            tid,
+            form.amount.data,
+            actor=actor(),
+            refund_id=form.refund_id.data,
+            reason=form.reason.data,
+        ),
+        lambda: _("Refunded %(amount)s.", amount=money(form.amount.data)),
+        "refund_form",
+        form,
+        refund_tid=tid,
+    )
+
+
+@bp.get(f"{ACCOUNT}/statement.csv")
+@roles_required(*STAFF)
+def accounts_statement_csv(account_id: str):
+    """The account's whole statement as CSV for staff: reasons and who made each entry
+    (format=excel: semicolons and a BOM)."""
+    account = _account(account_id)
+    header = statements.statement_header(staff=True)
+    rows = statements.statement_rows(db.session, account.id, staff=True)
+    dialect = "excel" if request.args.get("format") == "excel" else "comma"
+    response = Response(stream_with_context(csv_lines(header, rows, dialect)), mimetype="text/csv")
+    filename = "statement-" + re.sub(r"[^A-Za-z0-9_.-]", "-", account.id) + ".csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 # The amounts typed in plain inputs of the account page (not WTForms fields), by name.
 TYPED_LABELS = {"value": _l("Value"), "spending_cap": _l("Spending cap")}
 
@@ -384,12 +585,14 @@ def _rate(percent: Decimal | None) -> Decimal:
 
 
 ERROR_FIELDS = {"document_type", "document", "email", "name", "credit_limit", "tolerance"}
-ERROR_FIELDS |= {"reason", "spending_cap", "value"}
+ERROR_FIELDS |= {"reason", "spending_cap", "value", "amount", "description"}
+FIELD_ALIASES = {"value": "amount"}  # the engine's `value` is typed in an `amount` field
 
 
 def _field_error(form, error: CreditError) -> None:
     """Show an engine refusal on the form field it concerns, else above the form."""
-    field = getattr(form, error.field, None) if error.field in ERROR_FIELDS else None
+    name = error.field if hasattr(form, error.field or "") else FIELD_ALIASES.get(error.field)
+    field = getattr(form, name, None) if name in ERROR_FIELDS else None
     if field is None:
         form.form_errors.append(error.message)
     else:

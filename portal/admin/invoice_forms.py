@@ -43,7 +43,7 @@ class BulkForm(FlaskForm):
         _l("Bulk action"),
         choices=[
             SelectChoice("pay", _l("Mark paid")),
-            SelectChoice("cancel", _l("Cancel")),
+            SelectChoice("cancel", _l("Cancel invoices")),
             SelectChoice("observation", _l("Set observation")),
         ],
     )

@@ -21,7 +21,8 @@ from ..access import STAFF, WRITERS, actor, roles_required
 from ..credit.errors import CreditError, InvalidInput
 from ..credit.invoice_bulk import MAX_BULK
 from ..extensions import db
-from ..htmx import render_page_or_fragment, with_toast
+from ..htmx import render_page_or_fragment, trigger, with_toast
+from ..i18n import money
 from ..models import Account, Invoice, StoreSettings
 from . import bp
 from .fields import typed
@@ -32,7 +33,11 @@ DEFAULT_SORT = "due_date"
 ROW = "/admin/invoices/<invoice_id>/<any(pay, cancel, reopen, postpone, annotate):action>"
 STATUS_LABELS = {"Opened": _l("Opened"), "Paid": _l("Paid"), "Cancelled": _l("Cancelled")}
 STATUS_BADGES = {"Opened": "text-bg-primary", "Paid": "text-bg-success"}
-BULK_LABELS = {"pay": _l("Mark paid"), "cancel": _l("Cancel"), "observation": _l("Set observation")}
+BULK_LABELS = {
+    "pay": _l("Mark paid"),
+    "cancel": _l("Cancel invoices"),
+    "observation": _l("Set observation"),
+}
 # The field of each row action's form a refusal of the engine is shown on.
 ERROR_FIELDS = {"amount": "amount", "dueDays": "days", "paymentLink": "payment_link"}
 
@@ -224,7 +229,9 @@ def invoices_bulk():
     """Bulk action on the checked rows, or on all rows matching the list's filter.
 
     Without confirm it answers the confirmation (how many, how much, what blocks it);
-    with confirm it applies the action in one transaction and the table reloads itself.
+    with confirm it applies the action in one transaction and answers what was done, the
+    page's rows it changed again (out of band: they stay in place with their new status,
+    even on a list filtered on "Opened"), a toast, and the event that reloads the totals.
     """
     form = BulkForm()
     try:
@@ -232,10 +239,15 @@ def invoices_bulk():
         if not form.confirm.data:
             plan = credit.plan_bulk(db.session, _selection(form), form.action.data)
             return _bulk(form, plan=plan), 200 if plan.allowed else 422
+        on_page = _rows_on_page(form)
         result = _apply(form)
     except CreditError as refused:
         return _bulk(form, error=refused.message), 422
-    return _bulk(form, result=result), 200, {"HX-Trigger": "invoices-changed"}
+    response = make_response(_bulk(form, result=result, rows=_fresh_lines(on_page), oob=True))
+    # invoice-changed (as after a row action) reloads the totals only. Not invoices-changed:
+    # that reloads the whole table, and a filtered list would drop the rows just changed.
+    trigger(response, "invoice-changed")
+    return with_toast(response, _bulk_done(result))
 
 
 def _apply(form: BulkForm) -> credit.BulkResult:
@@ -250,12 +262,69 @@ def _apply(form: BulkForm) -> credit.BulkResult:
     )
 
 
+def _listed(form: BulkForm) -> listing.ListingQuery:
+    """The query of the list the bulk form was sent from (its filter, sort and page)."""
+    return _query(MultiDict(parse_qsl(form.query.data or "", keep_blank_values=False)))
+
+
 def _selection(form: BulkForm) -> Select:
     """The invoices a bulk action covers: all matching the list's query, or the checked ids."""
     if form.all.data:
-        args = MultiDict(parse_qsl(form.query.data or "", keep_blank_values=False))
-        return listing.where(listing.INVOICES, _query(args))
+        return listing.where(listing.INVOICES, _listed(form))
     return select(Invoice).where(Invoice.id.in_(request.form.getlist("ids")[:COUNT_CAP]))
+
+
+def _rows_on_page(form: BulkForm) -> list[str]:
+    """The ids of the rows on screen that the action covers, read before it changes them.
+
+    Checked rows are on screen (their boxes are). All matching: every row of the page
+    matches the filter, so it is the page, read before the change makes it match no more.
+    """
+    most = listing.INVOICES.max_per_page
+    if not form.all.data:
+        return list(dict.fromkeys(request.form.getlist("ids")))[:most]
+    query = _listed(form)
+    page = (
+        listing.where(listing.INVOICES, query)
+        .with_only_columns(Invoice.id)
+        .order_by(*listing.order_by(listing.INVOICES, query.sort))
+        .offset((query.page - 1) * query.per_page)
+        .limit(min(query.per_page, most))
+    )
+    return list(db.session.scalars(page))
+
+
+def _fresh_lines(ids: list[str]) -> list[InvoiceLine]:
+    """The rows of these invoices as they are now, in the order given."""
+    if not ids:
+        return []
+    db.session.expire_all()
+    found = {i.id: i for i in db.session.scalars(select(Invoice).where(Invoice.id.in_(ids)))}
+    return _lines([found[i] for i in ids if i in found])
+
+
+def _bulk_done(result: credit.BulkResult) -> str:
+    """What the toast says after a bulk action: how many invoices, how much was open."""
+    amount = money(result.open_amount)
+    if result.action == "pay":
+        return ngettext(
+            "%(num)d invoice marked paid — %(amount)s",
+            "%(num)d invoices marked paid — %(amount)s",
+            result.count,
+            amount=amount,
+        )
+    if result.action == "cancel":
+        return ngettext(
+            "%(num)d invoice cancelled — %(amount)s",
+            "%(num)d invoices cancelled — %(amount)s",
+            result.count,
+            amount=amount,
+        )
+    return ngettext(
+        "Observation set on %(num)d invoice",
+        "Observation set on %(num)d invoices",
+        result.count,
+    )
 
 
 def _bulk(form: BulkForm, **context):
@@ -265,5 +334,6 @@ def _bulk(form: BulkForm, **context):
         label=BULK_LABELS.get(form.action.data, ""),
         statuses=STATUS_LABELS,
         max_bulk=MAX_BULK,
+        can_write=True,
         **context,
     )

@@ -16,11 +16,12 @@ from flask_babel import lazy_gettext as _l
 from .errors import CreditError
 
 LIMITS = "limits"  # a credit limit or tolerance; opening above the default credit
+BALANCE = "balance"  # a manual adjustment of the balance (a Statement entry)
 ACCOUNTS = "accounts"  # open accounts, change e-mail / name / description, holders
 PAY = "pay"  # record payments on invoices
-INVOICES = "invoices"  # cancel, reopen, postpone; payment link and observation
+INVOICES = "invoices"  # cancel, reopen, postpone, refund; payment link and observation
 
-RIGHTS = (LIMITS, ACCOUNTS, PAY, INVOICES)
+RIGHTS = (LIMITS, BALANCE, ACCOUNTS, PAY, INVOICES)
 ROLE_RIGHTS = {
     "owner": frozenset(RIGHTS),
     "finance": frozenset({ACCOUNTS, PAY, INVOICES}),
@@ -29,12 +30,14 @@ ROLE_RIGHTS = {
 }
 # The scope(s) of the API operations that make each change directly.
 SCOPE_RIGHTS = {
-    "accounts:write": frozenset({ACCOUNTS, LIMITS}),  # PUT …/creditlimit, …/tolerance
+    # PUT …/creditlimit, …/tolerance, …/statements/{id}
+    "accounts:write": frozenset({ACCOUNTS, LIMITS, BALANCE}),
     "invoices:pay": frozenset({PAY}),  # POST …/payments
     "invoices:create": frozenset({PAY, INVOICES}),  # PUT / DELETE …/invoices/{id}
 }
 CHANGES = {
     LIMITS: _l("Changing a credit limit or tolerance"),
+    BALANCE: _l("Adjusting a balance by hand"),
     ACCOUNTS: _l("Changing an account"),
     PAY: _l("Recording a payment"),
     INVOICES: _l("Cancelling, reopening or annotating an invoice"),

@@ -461,4 +461,82 @@
   if (window.bootstrap) {
     document.querySelectorAll("[data-flash-toast]").forEach(startToast);
   }
+
+  // --- bulk selection and rows changed out of band (the invoices list) ------------------
+  //
+  //   data-check-all (above) also follows its rows: checked when every row is, mixed
+  //   (indeterminate) when only some are, unchecked when none is (or the rows were
+  //   re-rendered, their boxes then unchecked)
+  //   data-uncheck="<selector>"         content swapped in with it unchecks the boxes
+  //                                     matching the selector (a bulk action was applied:
+  //                                     its selection is spent)
+  //   data-bs-dismiss="alert"           also works without Bootstrap's script (the alert is
+  //                                     removed); with data-return-focus="<selector>" the
+  //                                     focus then goes there
+  //   A table row swapped in out of band (hx-swap-oob: a bulk action re-rendered it) gets
+  //   data-updated: portal.css highlights it for a moment (the mark goes once it has played).
+
+  function followRows() {
+    document.querySelectorAll("input[type=checkbox][data-check-all]").forEach(function (box) {
+      var rows = Array.prototype.filter.call(
+        document.querySelectorAll(box.dataset.checkAll),
+        function (row) {
+          return row !== box;
+        }
+      );
+      var checked = rows.filter(function (row) {
+        return row.checked;
+      }).length;
+      box.checked = rows.length > 0 && checked === rows.length;
+      box.indeterminate = checked > 0 && checked < rows.length;
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLInputElement && target.type === "checkbox") {
+      followRows();
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("[data-uncheck]").forEach(function (spent) {
+      document.querySelectorAll(spent.dataset.uncheck).forEach(function (box) {
+        box.checked = false;
+      });
+      spent.removeAttribute("data-uncheck");
+    });
+    followRows();
+  });
+
+  // Before the swap: data-* attributes are not settled, so the mark stays on the new row.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var fragment = event.detail && event.detail.fragment;
+    var row = fragment && fragment.firstElementChild;
+    if (row instanceof HTMLTableRowElement) {
+      row.setAttribute("data-updated", "");
+    }
+  });
+
+  document.addEventListener("animationend", function (event) {
+    var row = event.animationName === "row-updated" ? closest(event.target, "tr") : null;
+    if (row) {
+      row.removeAttribute("data-updated");
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = closest(event.target, "[data-bs-dismiss=alert]");
+    if (!button) {
+      return;
+    }
+    var alert = closest(button, ".alert");
+    if (!window.bootstrap && alert) {
+      alert.remove();
+    }
+    var back = button.dataset.returnFocus && document.querySelector(button.dataset.returnFocus);
+    if (back instanceof HTMLElement) {
+      back.focus();
+    }
+  });
 })();

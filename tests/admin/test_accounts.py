@@ -196,6 +196,10 @@ ROUTES = [
     ("POST", "/admin/accounts/{id}/transactions/x/settle", WRITE),
     ("POST", "/admin/accounts/{id}/transactions/x/value", WRITE),
     ("POST", "/admin/accounts/{id}/transactions/x/cancel", WRITE),
+    ("POST", "/admin/accounts/{id}/details", FORM),
+    ("POST", "/admin/accounts/{id}/balance", OWNER_FORM),
+    ("POST", "/admin/accounts/{id}/transactions/x/refund", FORM),
+    ("GET", "/admin/accounts/{id}/statement.csv", READ),
 ]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal import credit, listing
 from portal.models import Holder, Invoice, OutboxMessage
 
-EMAILS = re.compile(r'<div class="text-body-secondary">([^<]+@sort\.example)</div>')
+EMAILS = re.compile(r'<div class="text-body-secondary[^"]*">([^<]+@sort\.example)</div>')
 
 
 def _emails(client, sort: str) -> list[str]:

@@ -314,6 +314,8 @@ def _settings_form(client, headers) -> dict:
     )
     values.update(re.findall(r'<textarea[^>]* name="(\w+)"[^>]*>([^<]*)</textarea>', form))
     values.update({name: "y" for name in re.findall(r'name="(\w+)" value="y" checked', form)})
+    for name, options in re.findall(r'<select[^>]* name="(\w+)"[^>]*>(.*?)</select>', form, re.S):
+        values[name] = re.search(r'<option value="([^"]*)" selected', options).group(1)
     return values
 
 
@@ -353,14 +355,14 @@ def test_settings_numbers_that_cannot_be_read_are_refused_together(
             "default_credit_value": "5O00",
             "late_fee_rate": "2,5",
             "postponement_limit": "1e1",
-            "reminder_days_before": "5, ², 0",
+            "rule_days_0": "²",
         },
         headers=EN,
     )
     page = refused.get_data(as_text=True)
     assert refused.status_code == 422
     assert "contains letters" in page and "use a point for decimals" in page
-    assert 'value="5O00"' in page and "type whole days separated by commas" in page
+    assert 'value="5O00"' in page and "Type the days as a whole number" in page
     session.expire_all()
     saved = credit.get_settings(session)
     assert (saved.default_credit_value, saved.late_fee_rate, saved.postponement_limit) == kept

@@ -157,7 +157,7 @@ def _open(client, href: str) -> tuple[str, str]:
 
 def _account_rows(page: str) -> list[str]:
     body = page.split("<tbody>")[1].split("</tbody>")[0]
-    return re.findall(r'<td><a href="/admin/accounts/([^"]+)">', body)
+    return re.findall(r'<td[^>]*><a href="/admin/accounts/([^"]+)">', body)
 
 
 def _invoice_rows(page: str) -> int:

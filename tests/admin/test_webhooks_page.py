@@ -148,3 +148,12 @@ def test_the_page_has_no_inline_script_or_style(client, login, session):
     for tag in re.findall(r"<script[^>]*>", html):
         assert "src=" in tag, tag
     assert not re.search(r"<[^>]+\son[a-z]+=", html)  # no onclick= …
+
+
+def test_webhooks_are_reached_from_settings(client, login):
+    login("owner")
+    settings = client.get("/admin/settings").get_data(as_text=True)
+    assert 'href="/admin/webhooks"' in settings
+    page = client.get("/admin/webhooks").get_data(as_text=True)
+    nav = page.split('id="main-nav"')[1].split("</ul>")[0]
+    assert 'class="nav-link active" aria-current="true" href="/admin/settings"' in nav

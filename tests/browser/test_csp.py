@@ -155,11 +155,11 @@ def _invoices_behaviours(page: Page) -> None:
     for n in range(3):
         expect(rows.nth(n)).not_to_be_checked()
 
-    # "Not now" dismisses the pending confirmation (Bootstrap's data-bs-dismiss).
+    # Cancel dismisses the pending confirmation (Bootstrap's data-bs-dismiss).
     select_all.check()
     page.click("#bulk-apply")
     expect(page.locator("#bulk-confirm")).to_contain_text("3 invoices")
-    page.locator("#bulk-area").get_by_role("button", name="Not now").click()
+    page.locator("#bulk-area").get_by_role("button", name="Cancel", exact=True).click()
     expect(page.locator("#bulk-area .alert")).to_have_count(0)
 
     # A new page of the table makes a pending confirmation stale: it goes away.
