@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal.credit.bulk import _insert_many
 from portal.models import Account, Holder, Invoice, PreAuthorization, StatementEntry
+from portal.search import words
 
 
 def build_store(session: Session, accounts: int, invoices: int, seed: int = 1) -> None:
@@ -36,6 +37,9 @@ def build_store(session: Session, accounts: int, invoices: int, seed: int = 1) -
                 "email": f"buyer{n}@bench.example",
                 "name": f"Company {n}",
                 "description": "",
+                "search_text": words(
+                    account_id, f"{n:011d}", f"buyer{n}@bench.example", f"Company {n}"
+                ),
                 "status": "Open" if n % 20 else "Closed",
                 "credit_limit": limit,
                 "tolerance": Decimal("0.1"),
@@ -110,6 +114,7 @@ def build_store(session: Session, accounts: int, invoices: int, seed: int = 1) -
                 "postponements": 0,
                 "payment_link": "",
                 "observation": "",
+                "search_text": words(f"{i:08d}", f"{tid}-01", f"ORD{i}"),
                 "created_at": now - timedelta(days=rng.randint(0, 400)),
                 "updated_at": now,
             }

@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from . import search
 from .credit.errors import InvalidInput
-from .models import Account, AuditEvent, Holder, Invoice, StatementEntry, User
+from .models import Account, AuditEvent, Invoice, OutboxMessage, StatementEntry, User
 
 CENT = Decimal("0.01")
 PAGING = ("q", "sort", "page", "perPage", "op")
@@ -50,7 +51,8 @@ class ListingSpec:
     per_page: int = 20
     max_per_page: int = 1000
     summary: Callable[[Any], Sequence[Any]] | None = None
-    search_extra: Callable[[str], Any] | None = None  # e.g. an EXISTS over related rows
+    # Replaces `search` where an index answers it (portal/search.py): q -> a condition.
+    matcher: Callable[[str], Any] | None = None
 
     def filter(self, name: str) -> Filter | None:
         """The filter of that name, if the spec declares it."""
@@ -218,11 +220,10 @@ def where(spec: ListingSpec, query: ListingQuery, *extra) -> Select:
     ]
     if conditions:
         stmt = stmt.where(or_(*conditions) if query.op == "or" else and_(*conditions))
-    if query.q and spec.search:
-        matches = [col.icontains(query.q, autoescape=True) for col in spec.search]
-        if spec.search_extra is not None:
-            matches.append(spec.search_extra(query.q))
-        stmt = stmt.where(or_(*matches))
+    if query.q and spec.matcher is not None:
+        stmt = stmt.where(spec.matcher(query.q))
+    elif query.q and spec.search:
+        stmt = stmt.where(or_(*(col.icontains(query.q, autoescape=True) for col in spec.search)))
     return stmt.where(*extra) if extra else stmt
 
 
@@ -446,52 +447,6 @@ def _invoice_status(values: list[str]):
     return or_(*conditions)
 
 
-def _invoice_account_search(text: str):
-    # Uncorrelated: the matching accounts are found once, then invoices by their index.
-    return Invoice.account_id.in_(
-        select(Account.id).where(
-            or_(
-                Account.email.icontains(text, autoescape=True),
-                Account.document.icontains(text, autoescape=True),
-                Account.name.icontains(text, autoescape=True),
-            )
-        )
-    )
-
-
-def _starts_with(column, text: str):
-    """`column` starts with `text` (case-sensitive), written so the column's index can serve it.
-
-    SQLite's LIKE ignores case, so it never uses a plain index: a range on the text does
-    (BINARY order is code point order, so the range is exactly the prefix). Elsewhere a
-    LIKE with a constant prefix (index-backed on PostgreSQL under the C collation).
-    """
-    from .extensions import db
-
-    if db.session.get_bind().dialect.name == "sqlite":
-        return and_(column >= text, column < text + "\U0010ffff")
-    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return column.like(escaped + "%", escape="/")
-
-
-def _invoice_search(text: str):
-    """Ids by exact match or prefix; accounts by e-mail or document.
-
-    Equality is index-backed on every engine and collation, the prefix where
-    `_starts_with` says. The observation is free text, searched by the spec's `search`.
-    """
-    return or_(
-        Invoice.id == text,
-        _starts_with(Invoice.id, text),
-        Invoice.friendly_id == _friendly_id(text),
-        _starts_with(Invoice.friendly_id, text),
-        Invoice.order_id == text,
-        _starts_with(Invoice.order_id, text),
-        Invoice.account_id == text,
-        _invoice_account_search(text),
-    )
-
-
 def _invoice_totals(sq) -> list:
     """The API's summary plus how many invoices of each status (the back-office totals)."""
     return [
@@ -513,8 +468,7 @@ INVOICE_STATUSES = {
 INVOICES = ListingSpec(
     name="invoices",
     model=Invoice,
-    search=(Invoice.observation,),
-    search_extra=_invoice_search,
+    matcher=search.invoice_matches,
     filters=(
         Filter("creditAccountId", lambda v: Invoice.account_id == v),
         Filter("status", _invoice_status, _one_of("status", INVOICE_STATUSES)),
@@ -627,12 +581,6 @@ def _utilization(bands: list[str]):
     return or_(*conditions)
 
 
-def _holder_search(text: str):
-    return Account.id.in_(
-        select(Holder.account_id).where(Holder.email.icontains(text, autoescape=True))
-    )
-
-
 def _account_summary(sq) -> list:
     return [
         func.coalesce(func.sum(sq.c.credit_limit), 0).label("creditLimit"),
@@ -646,8 +594,7 @@ def _account_summary(sq) -> list:
 ACCOUNTS = ListingSpec(
     name="accounts",
     model=Account,
-    search=(Account.id, Account.document, Account.email, Account.name, Account.description),
-    search_extra=_holder_search,
+    matcher=search.account_matches,
     filters=(
         Filter(
             "status",
@@ -789,4 +736,47 @@ USERS = ListingSpec(
     default_sort="email",
     per_page=20,
     max_per_page=100,
+)
+
+
+# The outbox (back-office /admin/outbox): what leaves the portal, newest first.
+_TOPIC = re.compile(r"[a-z0-9_.]{1,32}", re.ASCII)
+
+
+def _outbox_topic(raw: str) -> str:
+    """A topic as the outbox stores it (invitation, reset, reminder, invoice.paid …)."""
+    value = str(raw).strip().lower()
+    if not _TOPIC.fullmatch(value):
+        message = "topic must be a topic such as invitation, reset or reminder."
+        raise InvalidInput("invalid_filter", message, "topic")
+    return value
+
+
+OUTBOX = ListingSpec(
+    name="outbox",
+    model=OutboxMessage,
+    search=(OutboxMessage.recipient,),
+    filters=(
+        Filter(
+            "status",
+            lambda v: OutboxMessage.status.in_(v),
+            _one_of("status", {s: s for s in ("pending", "sent", "failed")}),
+        ),
+        Filter(
+            "kind",
+            lambda v: OutboxMessage.kind.in_(v),
+            _one_of("kind", {"email": "email", "e-mail": "email", "webhook": "webhook"}),
+        ),
+        Filter("topic", lambda v: OutboxMessage.topic == v, _outbox_topic),
+    ),
+    sorts={
+        "created_at": OutboxMessage.created_at,
+        "next_attempt_at": OutboxMessage.next_attempt_at,
+        "sent_at": OutboxMessage.sent_at,
+        "attempts": OutboxMessage.attempts,
+        "status": OutboxMessage.status,
+    },
+    default_sort="-created_at",
+    per_page=50,
+    max_per_page=200,
 )

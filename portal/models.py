@@ -91,6 +91,9 @@ class Account(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(String(500), default="")
+    # Its words folded for search (portal/search.py keeps it current; indexed by migration
+    # 5d0c1f2a9b7e: pg_trgm GIN on PostgreSQL, a b-tree SQLite scans).
+    search_text: Mapped[str] = mapped_column(String(2000), default="", server_default="")
     status: Mapped[str] = mapped_column(String(10), default="Open", index=True)
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO, index=True)
     tolerance: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
@@ -253,6 +256,9 @@ class Invoice(db.Model):
     postponements: Mapped[int] = mapped_column(Integer, default=0)
     payment_link: Mapped[str] = mapped_column(String(1000), default="")
     observation: Mapped[str] = mapped_column(String(1000), default="")
+    # Its words folded for search (portal/search.py; pg_trgm GIN on PostgreSQL, the FTS5
+    # table invoices_fts kept by triggers on SQLite: migration 5d0c1f2a9b7e).
+    search_text: Mapped[str] = mapped_column(String(2000), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -627,3 +633,7 @@ class JobRun(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+# Keeps Account.search_text and Invoice.search_text current on every write (ORM hooks).
+from . import search  # noqa: E402,F401

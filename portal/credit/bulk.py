@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import Account, AuditEvent, Holder, Invoice, StatementEntry, utcnow
+from ..search import words
 from .accounts import OPENING, account_id_for
 from .errors import Conflict, CreditError, InvalidInput
 from .invoices import STATUSES, annotate_invoice, cancel_invoice, pay_invoice, reopen_invoice
@@ -409,6 +410,7 @@ def _insert_accounts(session: Session, creates: list[dict], actor: str) -> None:
                 "email": data["email"],
                 "name": data.get("name", ""),
                 "description": "",
+                "search_text": words(data["id"], data["document"], data["email"], data.get("name")),
                 "status": "Open",
                 "credit_limit": data["credit_limit"],
                 "tolerance": data["tolerance"],
@@ -573,7 +575,7 @@ def _clean_invoice_row(row: int, raw: dict) -> RowResult:
             errors.append(
                 (
                     "Status",
-                    _('Unknown status "%(status)s": use Opened, Paid or Cancelled.', status=status),
+                    _('Unknown status "%(status)s": use Open, Paid or Cancelled.', status=status),
                 )
             )
     for name in ("payment_link", "observation"):
@@ -730,7 +732,7 @@ def _status_and_payment(invoice: Invoice, target: str | None, paid: Decimal | No
         return refuse(
             _(
                 "The invoice is paid: its paid amount (%(paid)s) cannot change. To reopen "
-                "it, write Opened in Status and leave Paid amount empty.",
+                "it, write Open in Status and leave Paid amount empty.",
                 paid=before,
             )
         )

@@ -82,7 +82,7 @@ def test_every_bad_cell_of_an_invoice_row(session, make_account, purchase):
     header = "Invoice id,Status,Payment link,Observation,Paid amount\n"
     (result,) = _clean(header + ",Late,ftp://x,,1O\n", "invoices").values()
     assert [column for column, _ in result.errors] == ["Invoice id", "Status", "Paid amount"]
-    assert dict(result.errors)["Status"] == 'Unknown status "Late": use Opened, Paid or Cancelled.'
+    assert dict(result.errors)["Status"] == 'Unknown status "Late": use Open, Paid or Cancelled.'
     hold = purchase(make_account(limit="1000"), "100")
     text = header + f"{hold.id}-01,,ftp://x,{'o' * 1001},100.01\n"
     _, plan = _preview(session, text, "invoices")
@@ -419,3 +419,18 @@ def test_the_api_lists_every_error_of_a_row(client, session):
         {"row": 2, "column": "Email", "reason": "not-an-email is not a valid e-mail."},
         {"row": 2, "column": "Credit limit", "reason": "Credit limit must not be negative."},
     ]
+
+
+def test_imported_accounts_are_found_by_search(session, make_account):
+    from portal import listing
+
+    account = make_account(limit="1000", email="old@example.com", name="ACME")
+    text = ACCOUNT_HEADER + (
+        f"old@example.com,{account.document},CPF,1000,0,Açaí do Norte,\n"
+        f"fresh@example.com,{CPF_A},CPF,300,0,Padaria São João,\n"
+    )
+    _apply_then_preview_again(session, text, "accounts")
+    for q, email in (("acai do norte", "old@example.com"), ("sao joao", "fresh@example.com")):
+        query = listing.parse(listing.ACCOUNTS, {"q": q})
+        found = listing.run(session, listing.ACCOUNTS, query).items
+        assert [a.email for a in found] == [email], q

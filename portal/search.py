@@ -1,0 +1,161 @@
+"""Free-text search of accounts and invoices, answered by an index on both engines.
+
+Each account and invoice keeps one `search_text`: its words lowercased and without accents
+(`fold`), so "jose" finds "José" and "ACME" finds "Acme". The ORM keeps it current (the
+`before_insert` / `before_update` hooks below); a bulk insert that bypasses the ORM (the
+accounts import, the benchmark store) fills it with `words`.
+
+- PostgreSQL: a `pg_trgm` GIN index on `search_text` (and on `holders.email`) answers
+  `search_text LIKE '%…%'`.
+- SQLite: the FTS5 table `invoices_fts` (trigram tokenizer, rowid = the invoice's 8-digit
+  friendly id as an integer) is kept in sync by triggers and answers the same substring
+  as a phrase query. Accounts (one per customer, ~100k at most) are matched by a scan of
+  the covering index on (search_text, id), which is a few megabytes.
+
+A search of one or two characters (trigrams need three) matches ids exactly or by prefix
+only. Every search is a union of index lookups that yields row ids; the list then sorts
+and pages those rows, so a search never walks a table in sort order.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import String, and_, event, literal_column, or_, select, text, union
+from sqlalchemy.sql import ColumnElement
+
+from .models import Account, Holder, Invoice
+
+MIN_INFIX = 3  # trigram indexes need three characters
+_SPACES = re.compile(r"\s+")
+
+
+def fold(value: object) -> str:
+    """Lowercase, without accents, single-spaced: how text is stored and searched."""
+    decomposed = unicodedata.normalize("NFKD", str(value or ""))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", bare.casefold()).strip()
+
+
+def words(*parts: object) -> str:
+    """The search text of a row made of these values (bulk writers call it directly)."""
+    return fold(" ".join(str(p) for p in parts if p))[:2000]
+
+
+def account_text(account: Account) -> str:
+    return words(account.id, account.document, account.email, account.name, account.description)
+
+
+def invoice_text(invoice: Invoice) -> str:
+    return words(invoice.friendly_id, invoice.id, invoice.order_id, invoice.observation)
+
+
+@event.listens_for(Account, "before_insert")
+@event.listens_for(Account, "before_update")
+def _account_search_text(mapper, connection, account: Account) -> None:
+    account.search_text = account_text(account)
+
+
+@event.listens_for(Invoice, "before_insert")
+@event.listens_for(Invoice, "before_update")
+def _invoice_search_text(mapper, connection, invoice: Invoice) -> None:
+    invoice.search_text = invoice_text(invoice)
+
+
+# --- conditions ------------------------------------------------------------------------
+
+
+def _is_sqlite() -> bool:
+    from .extensions import db
+
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def _like_pattern(key: str) -> str:
+    return "%" + key.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def _starts_with(column, value: str):
+    """`column` starts with `value`, written so that the column's b-tree index serves it.
+
+    SQLite's LIKE ignores case and so never uses a plain index: a range does (BINARY order
+    is code point order). Elsewhere a LIKE with a constant prefix (the C collation).
+    """
+    if _is_sqlite():
+        return and_(column >= value, column < value + "\U0010ffff")
+    escaped = value.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return column.like(escaped + "%", escape="/")
+
+
+def _contains(column, key: str):
+    """`column` (a folded search text) contains `key`: the trigram index on PostgreSQL."""
+    return column.like(_like_pattern(key), escape="/")
+
+
+def _invoices_with_text(key: str):
+    """Ids of invoices whose own search text contains `key` (one index lookup)."""
+    if _is_sqlite():
+        phrase = '"' + key.replace('"', '""') + '"'
+        friendly = (
+            select(literal_column("printf('%08d', rowid)", String))
+            .select_from(text("invoices_fts"))
+            .where(text("invoices_fts MATCH :phrase").bindparams(phrase=phrase))
+        )
+        return select(Invoice.id).where(Invoice.friendly_id.in_(friendly))
+    return select(Invoice.id).where(_contains(Invoice.search_text, key))
+
+
+def _accounts_with_text(key: str) -> list:
+    """Ids of accounts whose search text or one of whose holders' e-mails contains `key`,
+    as the SELECTs of a union (SQLite does not nest unions)."""
+    return [
+        select(Account.id).where(_contains(Account.search_text, key)),
+        select(Holder.account_id).where(_contains(Holder.email, key)),
+    ]
+
+
+def _exact_invoice_ids(raw: str):
+    """Invoices whose friendly id, id or order id is `raw` or starts with it."""
+    return or_(
+        Invoice.friendly_id == raw,
+        _starts_with(Invoice.friendly_id, raw),
+        Invoice.id == raw,
+        _starts_with(Invoice.id, raw),
+        Invoice.order_id == raw,
+        _starts_with(Invoice.order_id, raw),
+        Invoice.account_id == raw,
+    )
+
+
+def invoice_matches(q: str) -> ColumnElement[bool]:
+    """Invoices matching the search `q`: by id (exactly or by prefix), and from three
+    characters on by any word of the invoice or of its account (name, e-mail, document,
+    holders)."""
+    raw = q.strip()
+    key = fold(raw)
+    if len(key) < MIN_INFIX:
+        return _exact_invoice_ids(raw)
+    ids = union(
+        _invoices_with_text(key),
+        select(Invoice.id).where(Invoice.account_id.in_(union(*_accounts_with_text(key)))),
+        select(Invoice.id).where(_exact_invoice_ids(raw)),
+    )
+    return Invoice.id.in_(ids)
+
+
+def account_matches(q: str) -> ColumnElement[bool]:
+    """Accounts matching the search `q`: by id, document or e-mail (exactly or by prefix),
+    and from three characters on by any of their words or their holders' e-mails."""
+    raw = q.strip()
+    key = fold(raw)
+    exact = or_(
+        Account.id == raw,
+        _starts_with(Account.id, raw),
+        Account.document == raw,
+        Account.email == key,
+        _starts_with(Account.email, key),
+    )
+    if len(key) < MIN_INFIX:
+        return exact
+    return Account.id.in_(union(*_accounts_with_text(key), select(Account.id).where(exact)))
