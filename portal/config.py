@@ -28,8 +28,12 @@ class Defaults:
     # Number of trusted reverse proxies in front of the portal: their X-Forwarded-For and
     # X-Forwarded-Proto give request.remote_addr and HTTPS. 0 trusts no X-Forwarded-* header.
     PROXY_HOPS = 0
-    # E-mail (optional): MAIL_SERVER, MAIL_PORT and MAIL_SENDER above; STARTTLS and a login.
+    # E-mail (optional): MAIL_SERVER, MAIL_PORT and MAIL_SENDER above; TLS and a login.
+    # MAIL_STARTTLS upgrades a plain connection (usually port 587); MAIL_SSL speaks TLS from
+    # the first byte (SMTP_SSL, usually port 465). One or the other: both at once is refused
+    # when a message is sent (the error is kept on the outbox row).
     MAIL_STARTTLS = False
+    MAIL_SSL = False
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
     MAIL_TIMEOUT = 10  # seconds per SMTP connection
@@ -38,6 +42,9 @@ class Defaults:
     OUTBOX_LEASE = 300
     OUTBOX_RETRY_DELAY = 60
     OUTBOX_MAX_ATTEMPTS = 5
+    # Sent messages are deleted OUTBOX_KEEP_DAYS days after they were sent (the job
+    # "outbox_purge"); pending and failed ones stay until they are sent or dealt with.
+    OUTBOX_KEEP_DAYS = 30
     # The jobs worker (portal/jobs.py, `flask --app portal jobs worker`): a pass every
     # JOBS_EVERY seconds (from the start of one pass to the start of the next); the record
     # of each pass (job_runs) is kept JOBS_KEEP_DAYS days.

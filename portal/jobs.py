@@ -73,6 +73,7 @@ JOBS: list[Job] = [
     Job("scheduled_limits", "portal.credit.scheduled:apply_scheduled_limits"),
     Job("webhook_calendar", "portal.webhooks:webhook_calendar"),
     Job("webhooks", "portal.webhooks:deliver_webhooks"),
+    Job("outbox_purge", "portal.outbox:purge_sent"),
     Job("outbox", "portal.jobs:send_outbox"),
 ]
 

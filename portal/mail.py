@@ -1,4 +1,4 @@
-"""Outgoing e-mail over plain SMTP (optionally STARTTLS and a login).
+"""Outgoing e-mail over SMTP: plain, STARTTLS or implicit TLS (SMTP_SSL), and a login.
 
 Messages that matter (invitations, resets, reminders) go through the outbox
 (`portal/outbox.py`), which calls `compose` and `deliver` when it sends a row; nothing
@@ -8,6 +8,7 @@ here ever logs a message body, since bodies carry secret links.
 from __future__ import annotations
 
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -42,13 +43,47 @@ def compose(
     return message
 
 
-def deliver(message: EmailMessage) -> None:
-    """Hand the message to MAIL_SERVER; raises smtplib.SMTPException or OSError on failure."""
-    config = current_app.config
+class MailSettingsError(smtplib.SMTPException):
+    """The MAIL_* settings contradict each other: no message can be sent until fixed."""
+
+
+def tls_mode(config) -> str:
+    """ "ssl" (implicit TLS, MAIL_SSL), "starttls" (MAIL_STARTTLS) or "" (plain SMTP).
+
+    Both at once raise MailSettingsError: they are two ways to speak to different ports,
+    and guessing one would either fail late or send in clear.
+    """
+    use_ssl, starttls = bool(config.get("MAIL_SSL")), bool(config.get("MAIL_STARTTLS"))
+    if use_ssl and starttls:
+        raise MailSettingsError(
+            "MAIL_SSL and MAIL_STARTTLS are both set: choose one (MAIL_SSL for implicit TLS, "
+            "usually port 465; MAIL_STARTTLS to upgrade a plain connection, usually port 587)."
+        )
+    return "ssl" if use_ssl else "starttls" if starttls else ""
+
+
+def _connect(config) -> smtplib.SMTP:
+    """An open connection to MAIL_SERVER, TLS as configured (certificates verified)."""
+    mode = tls_mode(config)
     server, port = config["MAIL_SERVER"], int(config.get("MAIL_PORT", 25))
-    with smtplib.SMTP(server, port, timeout=float(config.get("MAIL_TIMEOUT", 10))) as smtp:
-        if config.get("MAIL_STARTTLS"):
-            smtp.starttls()
+    timeout = float(config.get("MAIL_TIMEOUT", 10))
+    if mode == "ssl":
+        return smtplib.SMTP_SSL(server, port, timeout=timeout, context=ssl.create_default_context())
+    smtp = smtplib.SMTP(server, port, timeout=timeout)
+    if mode == "starttls":
+        try:
+            smtp.starttls(context=ssl.create_default_context())
+        except BaseException:
+            smtp.close()
+            raise
+    return smtp
+
+
+def deliver(message: EmailMessage) -> None:
+    """Hand the message to MAIL_SERVER; raises smtplib.SMTPException or OSError on failure
+    (MailSettingsError when MAIL_SSL and MAIL_STARTTLS are both set)."""
+    config = current_app.config
+    with _connect(config) as smtp:
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
         smtp.send_message(message)

@@ -16,10 +16,13 @@
   SMTP, an SMTP failure is never a 500, and the timing of a reset request does not tell
   whether the address has a login. Without MAIL_SERVER the rows simply wait for
   `flask --app portal outbox send` (or a worker calling `send_pending`).
+- The back-office (/admin/outbox) lists the rows and may `send_again` a failed one; the
+  job `purge_sent` deletes sent rows after `OUTBOX_KEEP_DAYS` days.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -27,13 +30,14 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from flask import Flask, after_this_request, current_app, has_request_context, request
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from . import mail
-from .credit.ledger import write_transaction
+from .credit.errors import Conflict, NotFound
+from .credit.ledger import audit, write_transaction
 from .database import WRITE
-from .models import OutboxMessage
+from .models import OutboxMessage, User, WebhookAttempt
 from .throttle import now as clock_now
 
 # A renderer turns a row into (subject, body) or (subject, body, extra headers), or None
@@ -287,6 +291,146 @@ def counts(session: Session) -> dict[str, int]:
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     ).all()
     return {"pending": 0, "sent": 0, "failed": 0, **{status: n for status, n in rows}}
+
+
+def pending_emails(session: Session) -> int:
+    """How many e-mails wait to be sent (the ones a missing MAIL_SERVER holds back)."""
+    waiting = (OutboxMessage.status == "pending") & (OutboxMessage.kind == "email")
+    return session.scalar(select(func.count()).select_from(OutboxMessage).where(waiting)) or 0
+
+
+# --- what the back-office does with rows -------------------------------------------------
+
+# Topics whose e-mail carries a secret link (a token made when the row is sent).
+LINK_TOPICS = ("invitation", "reset")
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+def may_send_again(row: OutboxMessage) -> bool:
+    """Whether the back-office may send this row again: an e-mail that failed for good, or a
+    pending one whose last attempt failed (it waits for its next try)."""
+    if row.kind != "email":
+        return False  # webhook deliveries: Redeliver on the Webhooks page
+    return row.status == "failed" or (row.status == "pending" and bool(row.last_error))
+
+
+def shown_error(row: OutboxMessage) -> str:
+    """The row's last error as a page may show it: never a link of a message that has one."""
+    error = row.last_error or ""
+    return _URL.sub("[link]", error) if row.topic in LINK_TOPICS else error
+
+
+def send_again(session: Session, row_id: int, *, actor: str) -> OutboxMessage:
+    """Put a failed (or stuck pending) e-mail back in line, to be sent now.
+
+    The row becomes pending with no attempts, due now; its last error is kept in the audit
+    trail (`outbox.send_again`), not on the row. For an invitation or a reset, every link
+    made for that login before is voided (its session version is bumped: a password token
+    is bound to it, and the login's sessions end too), so only the link of the e-mail sent
+    now works. Refused (Conflict) for a webhook delivery, a row that is neither failed nor
+    stuck, and a link whose login no longer wants it (removed, deactivated, e-mail
+    changed, or an invitation whose login has a password). With MAIL_SERVER set, the row
+    is sent once the answer is delivered (as a newly queued one).
+    """
+    from . import people
+
+    with write_transaction(session):
+        row = session.get(OutboxMessage, row_id, populate_existing=True)
+        if row is None:
+            raise NotFound("message_not_found", f"Outbox message {row_id} does not exist.")
+        user = _link_user(session, row) if row.topic in LINK_TOPICS else None
+        row = session.get(OutboxMessage, row_id, populate_existing=True, with_for_update=True)
+        if row.kind != "email":
+            raise Conflict(
+                "webhook_delivery", "Webhook deliveries are sent again from the Webhooks page."
+            )
+        if not may_send_again(row):
+            raise Conflict(
+                "not_stuck",
+                "Only a failed message, or a pending one whose last attempt failed, "
+                "can be sent again.",
+            )
+        if user is not None:
+            people.end_sessions(session, user.id)  # every older link of this login dies
+        audit(
+            session,
+            actor,
+            "outbox.send_again",
+            row,
+            topic=row.topic,
+            recipient=row.recipient,
+            status=row.status,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            fresh_link=user is not None,
+        )
+        row.status, row.attempts, row.last_error = "pending", 0, ""
+        row.next_attempt_at, row.sent_at = clock_now(), None
+    _send_after_response(row.id)
+    return row
+
+
+def _link_user(session: Session, row: OutboxMessage) -> User:
+    """The login an invitation or reset is for, locked; Conflict when it wants none."""
+    user_id = (row.payload or {}).get("user_id")
+    user = (
+        session.get(User, user_id, populate_existing=True, with_for_update=True)
+        if isinstance(user_id, int)
+        else None
+    )
+    if user is None or not user.active or user.email != row.recipient:
+        raise Conflict(
+            "obsolete",
+            "This message is no longer needed: its login was removed, deactivated "
+            "or has another e-mail address now.",
+        )
+    if row.topic == "invitation" and user.password_hash:
+        raise Conflict(
+            "obsolete", "This invitation is no longer needed: the login has chosen a password."
+        )
+    return user
+
+
+PURGE_BATCH = 500
+
+
+def purge_sent(session: Session, now: datetime) -> int:
+    """Delete sent rows (e-mails and webhook deliveries) sent more than OUTBOX_KEEP_DAYS
+    days before `now`, a batch per transaction; returns how many were deleted.
+
+    Pending and failed rows are never deleted. A webhook delivery's attempts (its log, which
+    references the row) go with it; its event stays. Rows another worker has locked are
+    skipped (SKIP LOCKED on PostgreSQL) and left for the next pass.
+    """
+    cutoff = now - timedelta(days=_config("OUTBOX_KEEP_DAYS", 30))
+    old = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == "sent",
+            func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < cutoff,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(PURGE_BATCH)
+        .with_for_update(skip_locked=True)  # rendered by PostgreSQL only
+    )
+    deleted = 0
+    while True:
+        with write_transaction(session):
+            ids = list(session.scalars(old))
+            if ids:
+                session.execute(
+                    delete(WebhookAttempt)
+                    .where(WebhookAttempt.outbox_id.in_(ids))
+                    .execution_options(synchronize_session=False)
+                )
+                session.execute(
+                    delete(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sent")
+                    .execution_options(synchronize_session=False)
+                )
+        deleted += len(ids)
+        if len(ids) < PURGE_BATCH:
+            return deleted
 
 
 # --- sending from the web process --------------------------------------------------------
