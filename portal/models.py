@@ -177,6 +177,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped on logout, password change and deactivation: every older session ends.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The language the person chose (en, pt_BR, es); None: the browser's, else the store's.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -380,6 +382,23 @@ class StoreSettings(db.Model):
     my_credits_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     overdue_hold_days: Mapped[int] = mapped_column(Integer, default=30)
     payment_instructions: Mapped[str] = mapped_column(Text, default="")
+    # How customers pay (My Credits, e-mails, printed invoices): a link template used for
+    # every open invoice without a link of its own ({friendlyId}, {amountDue} …), bank
+    # details and a Pix key.
+    payment_link_template: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    bank_details: Mapped[str] = mapped_column(Text, default="", server_default="")
+    pix_key: Mapped[str] = mapped_column(String(140), default="", server_default="")
+    # The store's identity on My Credits, checkout, e-mails and printed documents.
+    trade_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    legal_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    tax_id: Mapped[str] = mapped_column(String(20), default="", server_default="")  # CNPJ
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    support_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    support_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # The logo (PNG or JPEG), in the database so every host serves the same one; loaded
+    # only when asked for (deferred). logo_type is its MIME type, "" without a logo.
+    logo: Mapped[bytes | None] = mapped_column(db.LargeBinary, deferred=True)
+    logo_type: Mapped[str] = mapped_column(String(16), default="", server_default="")
     # Reminder e-mails: [{"when": "before" | "after", "days": 5, "time": "09:30"}, …], each
     # rule at its own time of day in the store's timezone (portal/reminders.py sends them).
     reminder_rules: Mapped[list] = mapped_column(

@@ -44,6 +44,22 @@ def get_metadata():
     return target_db.metadata
 
 
+# Search objects that the models do not describe (migration 5d0c1f2a9b7e): SQLite's FTS5
+# table and its shadow tables, and the engine-specific search indexes.
+SEARCH_OBJECTS = (
+    "invoices_fts",
+    "ix_accounts_search_text",
+    "ix_accounts_search_trgm",
+    "ix_invoices_search_trgm",
+    "ix_holders_email_trgm",
+)
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave the search objects out of autogenerate (it would drop them)."""
+    return not (reflected and name and name.startswith(SEARCH_OBJECTS))
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -82,6 +98,7 @@ def run_migrations_online():
                 logger.info("No changes in schema detected.")
 
     conf_args = current_app.extensions["migrate"].configure_args
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
