@@ -11,13 +11,28 @@ VENDOR      := $(VENDOR_DIR)/htmx.min.js \
                $(VENDOR_DIR)/bootstrap.bundle.min.js \
                $(VENDOR_DIR)/chart.umd.min.js
 PYTEST_ARGS ?= -n auto
+CATALOGS    := portal/translations
+PO_FILES    := $(wildcard $(CATALOGS)/*/LC_MESSAGES/messages.po)
+MO_FILES    := $(PO_FILES:.po=.mo)
 PORT        ?= 5000
 
-.PHONY: setup run dev test bench lint clean
+.PHONY: setup run dev test bench lint clean translations
 .DELETE_ON_ERROR:
 
-setup: $(PIP_STAMP) $(VENDOR)
+setup: $(PIP_STAMP) $(VENDOR) $(MO_FILES)
 	$(FLASK) db upgrade
+
+# --- Translations (Flask-Babel): the .po catalogs are committed, the .mo files built ----
+# `make translations` extracts every _() of portal/ and templates/ (babel.cfg) and merges
+# new strings into each catalog; translate them there (tests/test_catalogs.py fails while
+# one is missing).
+translations: $(PIP_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location \
+	  --sort-output -o $(CATALOGS)/messages.pot .
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching
+
+$(CATALOGS)/%/LC_MESSAGES/messages.mo: $(CATALOGS)/%/LC_MESSAGES/messages.po | $(PIP_STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ -l $*
 
 # Links in e-mails point at this server unless PORTAL_PUBLIC_URL says otherwise.
 run dev: export PORTAL_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
