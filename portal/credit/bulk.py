@@ -50,9 +50,11 @@ STATUS_WORDS = {
     "aberto": "Opened",
     "em aberto": "Opened",
     "abierto": "Opened",
+    "abierta": "Opened",
     "paid": "Paid",
     "pago": "Paid",
     "pagado": "Paid",
+    "pagada": "Paid",
     "paga": "Paid",
     "cancelled": "Cancelled",
     "canceled": "Cancelled",
@@ -60,6 +62,7 @@ STATUS_WORDS = {
     "cancelada": "Cancelled",
     "overdue": "Opened",
     "vencido": "Opened",
+    "vencida": "Opened",
 }
 
 
