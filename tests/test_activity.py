@@ -18,9 +18,9 @@ import pytest
 from flask_babel import refresh
 from sqlalchemy import select
 
-from portal import activity, credit, invitations, people, reminders, uploads
+from portal import activity, credit, invitations, outbox, people, reminders, uploads
 from portal.i18n import day, money
-from portal.models import AuditEvent, Invoice, PreAuthorization, utcnow
+from portal.models import AuditEvent, Invoice, OutboxMessage, PreAuthorization, utcnow
 
 from .conftest import ROLE_PASSWORD
 
@@ -141,6 +141,13 @@ def story(session, make_account, settings):
     credit.reopen_account(session, cafe.id, actor=OWNER, reason="shop reopened")
     # people and settings
     joao, _ = invitations.invite_login(session, "joao@store.example", actor=ANA, role="finance")
+    # its e-mail bounced: finance sends it again (with a new link)
+    invitation = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.recipient == "joao@store.example")
+    ).one()
+    invitation.status, invitation.attempts, invitation.last_error = "failed", 5, "550 no such user"
+    session.commit()
+    outbox.send_again(session, invitation.id, actor=ANA)
     people.set_password(session, ana, ROLE_PASSWORD + "!", actor=ANA)
     people.set_password(session, joao, ROLE_PASSWORD, actor=OWNER)
     people.change_user(session, joao.id, actor=OWNER, acting_user_id=None, role="support")
@@ -263,6 +270,9 @@ def test_sentences_in_english(app, session, story):
         "invoice.annotate": f"Ana Souza (finance) noted on invoice {third.friendly_id} of Café "
         "Serra Azul: «Paid by PIX?»",
         "user.invite": "Ana Souza (finance) invited joao@store.example to choose a password",
+        "outbox.send_again": (
+            "Ana Souza (finance) sent the e-mail to joao@store.example again, with a new link"
+        ),
         "user.password": "Ana Souza (finance) changed their password",
         "api_key.create": "owner@store.example (owner) created the API key «erp» "
         "(invoices:read, invoices:pay)",

@@ -2,12 +2,15 @@
 
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import DateField, EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
 
+from ..credit.errors import InvalidInput
+from ..credit.scheduled import parse_effective_on
 from .fields import AmountField, PercentField, Required
 
 
@@ -126,3 +129,44 @@ class RefundForm(FlaskForm):
     amount = AmountField(_l("Amount to refund"), validators=[Required(), POSITIVE])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     refund_id = HiddenField(validators=[DataRequired(), Length(max=80)])
+
+
+class DayField(DateField):
+    """A calendar day as a date input sends it (YYYY-MM-DD), read by the domain's parser;
+    anything else is an error naming the field, and the input keeps the text."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        try:
+            self.data = parse_effective_on(valuelist[0], self.name)
+        except InvalidInput:
+            self.data = None
+            raise ValueError(
+                _("%(field)s must be a date, written YYYY-MM-DD.", field=self.label.text)
+            ) from None
+
+
+class ScheduleLimitForm(FlaskForm):
+    """A credit limit, and optionally a tolerance, for a later day (the jobs worker applies
+    it at the start of that day), with the reason kept in the audit trail."""
+
+    credit_limit = AmountField(
+        _l("New credit limit"), validators=[Required()], id="schedule-credit-limit"
+    )
+    tolerance = PercentField(
+        _l("New tolerance (%)"),
+        validators=[Optional()],
+        id="schedule-tolerance",
+        description=_l("Optional: leave it empty to keep the tolerance."),
+    )
+    effective_on = DayField(
+        _l("Effective date"),
+        validators=[Required()],
+        id="schedule-effective-on",
+        description=_l("Applied at the start of that day, in the store's timezone."),
+    )
+    reason = StringField(
+        _l("Reason"), validators=[DataRequired(), Length(max=500)], id="schedule-reason"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import (
@@ -26,9 +27,10 @@ from ..access import STAFF, WRITERS, actor, roles_required
 from ..credit.errors import CreditError, InvalidInput
 from ..credit.ledger import write_transaction
 from ..credit.permissions import ACCOUNTS, BALANCE, INVOICES, LIMITS, Grant, roles_with
+from ..credit.scheduled import MAX_DAYS_AHEAD, PENDING
 from ..extensions import db
-from ..htmx import is_htmx, render_page_or_fragment
-from ..i18n import money, number_locale
+from ..htmx import error_response, is_htmx, render_page_or_fragment, with_toast
+from ..i18n import day, money, number_locale
 from ..imports import csv_lines
 from ..numbers import parse_number
 from ..statements import ORIGIN_LABELS, history
@@ -41,6 +43,7 @@ from .account_forms import (
     NewAccountForm,
     ReasonForm,
     RefundForm,
+    ScheduleLimitForm,
     ToleranceForm,
     ValueForm,
 )
@@ -120,14 +123,6 @@ FRAGMENTS = {
     "statement-card": "admin/accounts/partials/_statement.html",
     "audit-card": "admin/accounts/partials/_audit.html",
 }
-STATUS_LABELS = {
-    "Authorized": _l("Authorized"),
-    "Settled": _l("Settled"),
-    "Cancelled": _l("Cancelled"),
-    "Expired": _l("Expired"),
-    "Opened": _l("Opened"),
-    "Paid": _l("Paid"),
-}
 
 
 @bp.get(ACCOUNT)
@@ -172,6 +167,7 @@ def _context(account, pages: dict | None = None, **forms) -> dict:
         "details_form": DetailsForm(formdata=None, obj=account),
         "adjust_form": AdjustForm(formdata=None),
         "refund_form": None,  # the refund refused, shown again on its order
+        "schedule_form": ScheduleLimitForm(formdata=None),
     }
     role = current_user.role
     return {
@@ -179,6 +175,7 @@ def _context(account, pages: dict | None = None, **forms) -> dict:
         "settings": settings,
         **defaults,
         **forms,
+        **_scheduled_context(account, settings),
         "view": view,
         "statement": statement,
         "audit": activity.describe(db.session, view.audit.items),
@@ -189,7 +186,6 @@ def _context(account, pages: dict | None = None, **forms) -> dict:
         "can_refund": role in roles_with(INVOICES),
         "is_owner": role == "owner",
         "origin_labels": ORIGIN_LABELS,
-        "labels": STATUS_LABELS,
         "link": _linker(account.id, state),
         "new_refund_id": lambda: uuid.uuid4().hex,
     }
@@ -585,7 +581,7 @@ def _rate(percent: Decimal | None) -> Decimal:
 
 
 ERROR_FIELDS = {"document_type", "document", "email", "name", "credit_limit", "tolerance"}
-ERROR_FIELDS |= {"reason", "spending_cap", "value", "amount", "description"}
+ERROR_FIELDS |= {"reason", "spending_cap", "value", "amount", "description", "effective_on"}
 FIELD_ALIASES = {"value": "amount"}  # the engine's `value` is typed in an `amount` field
 
 
@@ -597,3 +593,113 @@ def _field_error(form, error: CreditError) -> None:
         form.form_errors.append(error.message)
     else:
         field.errors = [*field.errors, error.message]
+
+
+# --- scheduled limit changes ---------------------------------------------------------------
+
+RECENT_CHANGES = 5  # applied, cancelled or failed changes shown under the pending ones
+SCHEDULED_LABELS = {
+    "applied": _l("Applied"),
+    "cancelled": _l("Cancelled"),
+    "failed": _l("Not applied"),
+}
+
+
+def _scheduled_context(account, settings=None) -> dict:
+    """What the scheduled-changes card shows: pending changes soonest first, the last few
+    resolved ones, and the days the date input offers (the domain has the last word)."""
+    changes = credit.scheduled_changes(db.session, account.id)  # newest first
+    pending = [c for c in changes if c.status == PENDING]
+    pending.sort(key=lambda c: (c.effective_on, c.id))
+    today = credit.store_today(settings or credit.get_settings(db.session))
+    return {
+        "scheduled": {
+            "pending": pending,
+            "recent": [c for c in changes if c.status != PENDING][:RECENT_CHANGES],
+            "first_day": today + timedelta(days=1),
+            "last_day": today + timedelta(days=MAX_DAYS_AHEAD),
+        },
+        "scheduled_labels": SCHEDULED_LABELS,
+        "can_schedule": current_user.role in roles_with(LIMITS),
+    }
+
+
+def _scheduled_card(account, form=None, status: int = 200, toast: str | None = None):
+    """The scheduled-changes card alone, for htmx (a fresh form unless one is refused)."""
+    context = {
+        "account": account,
+        "schedule_form": form or ScheduleLimitForm(formdata=None),
+        **_scheduled_context(account),
+    }
+    html = render_template("admin/accounts/partials/_scheduled.html", **context)
+    response = make_response(html, status)
+    response.vary.add("HX-Request")
+    return with_toast(response, toast) if toast else response
+
+
+def _scheduled_done(account, message: str):
+    """After a change: htmx gets the card again with a toast, a browser the page."""
+    if is_htmx():
+        return _scheduled_card(account, toast=message)
+    flash(message, "success")
+    return redirect(url_for("admin.accounts_show", account_id=account.id, _anchor="scheduled-card"))
+
+
+@bp.post(f"{ACCOUNT}/scheduled-limits")
+@roles_required(*roles_with(LIMITS))
+def accounts_schedule_limit(account_id: str):
+    """Schedule a credit limit (and tolerance) for a later day, with a reason; every
+    refusal is shown on its field (htmx: the card again, 422)."""
+    account = _account(account_id)
+    form = ScheduleLimitForm()
+    if form.validate_on_submit():
+        try:
+            change = _schedule(account, form)
+        except CreditError as error:
+            _field_error(form, error)
+        else:
+            done = _("Limit change scheduled for %(day)s.", day=day(change.effective_on))
+            return _scheduled_done(account, done)
+    if is_htmx():
+        return _scheduled_card(account, form, 422)
+    return _refused(account, "schedule_form", form)
+
+
+def _schedule(account, form: ScheduleLimitForm):
+    """One engine call with the typed values (the tolerance, typed as a percent, is kept
+    when left empty)."""
+    tolerance = form.tolerance.data
+    return credit.schedule_limit(
+        db.session,
+        account.id,
+        form.credit_limit.data,
+        effective_on=form.effective_on.data,
+        reason=form.reason.data,
+        actor=actor(),
+        tolerance=None if tolerance is None else _rate(tolerance),
+        grant=Grant.for_role(current_user.role),
+    )
+
+
+@bp.post(f"{ACCOUNT}/scheduled-limits/<int(max=2147483647):change_id>/cancel")
+@roles_required(*roles_with(LIMITS))
+def accounts_cancel_scheduled(account_id: str, change_id: int):
+    """Cancel a pending change of this account (another account's change is not found)."""
+    account = _account(account_id)
+    try:
+        change = credit.cancel_scheduled(
+            db.session,
+            account.id,
+            change_id,
+            actor=actor(),
+            grant=Grant.for_role(current_user.role),
+        )
+    except credit.NotFound:
+        abort(404)
+    except CreditError as error:  # no longer pending: applied or cancelled meanwhile
+        if is_htmx():
+            return error_response(error.message, error.status)
+        flash(error.message, "error")
+        return redirect(url_for("admin.accounts_show", account_id=account.id))
+    done = _("The limit change of %(day)s is cancelled.", day=day(change.effective_on))
+    return _scheduled_done(account, done)

@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
 from werkzeug.datastructures import MultiDict
 
-from .. import credit, exports, figures, listing
+from .. import credit, exports, figures, labels, listing
 from ..access import STAFF, WRITERS, actor, roles_required
 from ..credit.errors import CreditError, InvalidInput
 from ..credit.invoice_bulk import MAX_BULK
@@ -31,7 +31,6 @@ from .invoice_forms import AnnotateForm, BulkForm, EmptyForm, PayForm, PostponeF
 COUNT_CAP = 10_000
 DEFAULT_SORT = "due_date"
 ROW = "/admin/invoices/<invoice_id>/<any(pay, cancel, reopen, postpone, annotate):action>"
-STATUS_LABELS = {"Opened": _l("Opened"), "Paid": _l("Paid"), "Cancelled": _l("Cancelled")}
 STATUS_BADGES = {"Opened": "text-bg-primary", "Paid": "text-bg-success"}
 BULK_LABELS = {
     "pay": _l("Mark paid"),
@@ -51,7 +50,7 @@ class InvoiceLine:
     status_label: str
     status_badge: str
     overdue: bool
-    amount_due: Decimal | None  # owed today, late fee and interest included; None unless open
+    amount_due: Decimal | None  # due today, late fee and interest included; None unless open
     fees: Decimal  # the part of amount_due that is late fee and interest
     partly_paid: bool
     pay_url: str | None
@@ -79,7 +78,7 @@ def _line(invoice: Invoice, account, settings: StoreSettings, today: date) -> In
     return InvoiceLine(
         invoice=invoice,
         account=account,
-        status_label=STATUS_LABELS.get(invoice.status, invoice.status),
+        status_label=labels.status_label(invoice.status),
         status_badge=STATUS_BADGES.get(invoice.status, "text-bg-secondary"),
         overdue=row.overdue,
         amount_due=row.amount_due if payable else None,
@@ -106,8 +105,7 @@ def invoices_index():
         rows=_lines(page.items),
         can_write=_can_write(),
         bulk=BulkForm(formdata=None),
-        statuses=[("Opened", _l("Opened")), ("Overdue", _l("Overdue"))]
-        + [(s, STATUS_LABELS[s]) for s in ("Paid", "Cancelled")],
+        statuses=labels.invoice_status_choices(),
     )
 
 
@@ -213,7 +211,7 @@ def _row(invoice_id: str, action: str, form: FlaskForm, error: CreditError | Non
         "admin/invoices/partials/_row.html",
         row=line,
         can_write=True,
-        error=error.message if error else None,
+        error=labels.refusal(error.message) if error else None,
         error_field=field,
         typed=typed(form) if error else {},
         editing=action == "annotate" and error is not None,
@@ -242,7 +240,7 @@ def invoices_bulk():
         on_page = _rows_on_page(form)
         result = _apply(form)
     except CreditError as refused:
-        return _bulk(form, error=refused.message), 422
+        return _bulk(form, error=labels.refusal(refused.message)), 422
     response = make_response(_bulk(form, result=result, rows=_fresh_lines(on_page), oob=True))
     # invoice-changed (as after a row action) reloads the totals only. Not invoices-changed:
     # that reloads the whole table, and a filtered list would drop the rows just changed.
@@ -332,7 +330,6 @@ def _bulk(form: BulkForm, **context):
         "admin/invoices/partials/_bulk.html",
         form=form,
         label=BULK_LABELS.get(form.action.data, ""),
-        statuses=STATUS_LABELS,
         max_bulk=MAX_BULK,
         can_write=True,
         **context,

@@ -16,6 +16,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -89,14 +90,17 @@ def schedule_limit(
         if day <= today:
             raise InvalidInput(
                 "date_not_in_future",
-                f"effective_on must be after today ({today.isoformat()} in the store's "
-                "timezone); change the limit directly for today.",
+                _(
+                    "The effective date must be after today (%(today)s in the store's "
+                    "timezone); change the limit directly for today.",
+                    today=today.isoformat(),
+                ),
                 "effective_on",
             )
         if day > today + timedelta(days=MAX_DAYS_AHEAD):
             raise InvalidInput(
                 "date_too_far",
-                f"effective_on must be at most {MAX_DAYS_AHEAD} days ahead.",
+                _("The effective date must be at most %(days)s days ahead.", days=MAX_DAYS_AHEAD),
                 "effective_on",
             )
         if account.status == "Closed":
@@ -111,7 +115,10 @@ def schedule_limit(
         if clash is not None:
             raise Conflict(
                 "duplicate_schedule",
-                f"A change is already scheduled for {day.isoformat()}; cancel it first.",
+                _(
+                    "A change is already scheduled for %(day)s; cancel it first.",
+                    day=day.isoformat(),
+                ),
                 "effective_on",
             )
         change = ScheduledLimitChange(

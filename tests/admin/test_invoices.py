@@ -252,7 +252,7 @@ def test_cancel_reopen_and_a_refused_pay(client, login, invoices, session):
     entries = _entries(session)
     refused = client.post(f"/admin/invoices/{rows[1].id}/pay", data={})
     body = refused.get_data(as_text=True)
-    assert refused.status_code == 422 and "The invoice is Cancelled, not Opened." in body
+    assert refused.status_code == 422 and "The invoice is Cancelled, not Open." in body
     assert 'role="alert"' in body and 'data-status="Cancelled"' in body
     assert _invoice(session, rows[1].id).status == "Cancelled" and _entries(session) == entries
     reopened = client.post(f"/admin/invoices/{rows[1].id}/reopen")
@@ -357,7 +357,7 @@ def test_bulk_is_all_or_nothing_and_names_the_blocker(client, login, invoices, s
     forced = _bulk(client, **data, confirm="1")
     body = forced.get_data(as_text=True)
     assert forced.status_code == 422 and "Nothing was changed" in body
-    assert f"Invoice {rows[1].friendly_id}: The invoice is Paid, not Opened." in body
+    assert f"Invoice {rows[1].friendly_id}: The invoice is Paid, not Open." in body
     assert [_invoice(session, r.id).status for r in rows] == ["Opened", "Paid", "Opened"]
     assert _entries(session) == entries
     assert credit.find_breaches(session) == []

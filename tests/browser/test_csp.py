@@ -166,7 +166,7 @@ def _invoices_behaviours(page: Page) -> None:
     select_all.check()
     page.click("#bulk-apply")
     expect(page.locator("#bulk-confirm")).to_be_visible()
-    table.locator("th a", has_text="Due").click()
+    table.locator("th").get_by_role("link", name="Due", exact=True).click()
     expect(page).to_have_url(re.compile(r"sort="))
     expect(page.locator("#bulk-area [data-stale-on-reload]")).to_have_count(0)
 

@@ -67,7 +67,7 @@ def test_customer_buys_on_credit_and_pays(live_server, page: Page):
     page.get_by_label("Password").fill(ROLE_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/my-credits$"))
-    expect(figure(page, "Available credit")).to_have_text(shown(app, "5000.00"))
+    expect(figure(page, "Available")).to_have_text(shown(app, "5000.00"))
     snap(page, "1-my-credits")
 
     # The cart: one chair more, and the total follows without a page load (htmx).
@@ -84,7 +84,7 @@ def test_customer_buys_on_credit_and_pays(live_server, page: Page):
 
     # Place the order: the confirmation says the credit is held until billing.
     page.get_by_role("button", name=re.compile("Place order")).click()
-    expect(page.locator("#hold-note")).to_contain_text("on hold for this order")
+    expect(page.locator("#hold-note")).to_contain_text("pre-authorized on your credit")
     order_id = page.locator("#order-id").inner_text()
     assert re.fullmatch(r"ORD-\d{8}", order_id)
     snap(page, "3-order")
@@ -92,7 +92,7 @@ def test_customer_buys_on_credit_and_pays(live_server, page: Page):
     # My Credits shows the hold.
     page.get_by_role("link", name="See My Credits").click()
     expect(figure(page, "Pre-authorized")).to_have_text(shown(app, "2061.30"))
-    expect(figure(page, "Available credit")).to_have_text(shown(app, "2938.70"))
+    expect(figure(page, "Available")).to_have_text(shown(app, "2938.70"))
 
     # The store bills the order in the back-office: three invoices appear.
     with app.app_context():
@@ -131,7 +131,7 @@ def test_customer_buys_on_credit_and_pays(live_server, page: Page):
     expect(staff.locator(f"#invoice-{friendly_id}")).to_have_attribute("data-status", "Paid")
     staff.context.close()
     page.reload()
-    expect(figure(page, "Available credit")).to_have_text(shown(app, "3625.80"))
+    expect(figure(page, "Available")).to_have_text(shown(app, "3625.80"))
     expect(rows).to_have_count(2)
 
     # The Paid tab (swapped in by htmx, its URL pushed) lists the paid invoice.

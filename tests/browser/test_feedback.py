@@ -191,7 +191,7 @@ def test_confirm_dialog_on_a_submit_button_with_formaction(live_server, page: Pa
     dialog = page.locator("#confirm-modal")
     order.get_by_role("button", name="Cancel").click()
     expect(dialog.locator(".modal-body")).to_contain_text(
-        "Cancel order ORD-55 of ACME Ltda? Its hold of R$250.00 is released"
+        "Cancel order ORD-55 of ACME Ltda? Its pre-authorization of R$250.00 is released"
     )
     dialog.get_by_role("button", name="Keep it").click()
     expect(dialog).to_be_hidden()

@@ -90,7 +90,7 @@ def test_invoice_page_from_the_list_and_its_timeline(live_server, page: Page):
     expect(page).to_have_url(re.compile(f"/admin/invoices/{data['invoice']}$"))
     breakdown = page.locator("#due-breakdown")
     expect(breakdown).to_contain_text("Late fee")
-    expect(breakdown).to_contain_text("10 days late")
+    expect(breakdown).to_contain_text("10 days overdue")
     expect(breakdown).to_contain_text("61.80")  # 60.00 + 1.20 fee + 0.60 interest
     timeline = page.locator("#invoice-timeline li")
     expect(timeline.nth(0)).to_contain_text("Issued")

@@ -248,7 +248,7 @@ def _invoices_fit(page: Page) -> None:
     headers = page.locator("#invoices-table thead th").all_inner_texts()
     order = [
         next(i for i, h in enumerate(headers) if h.startswith(w))
-        for w in ("Invoice", "Account", "Value", "Owed today", "Due", "Status")
+        for w in ("Invoice", "Account", "Value", "Due today", "Due", "Status")
     ]
     assert order == sorted(order), headers
     _row_buttons_name_their_invoice(page)

@@ -303,7 +303,7 @@ def test_placing_an_order_holds_the_total(app, client, session, make_account, cu
 
     page = client.get(response.location).get_data(as_text=True)
     assert hold.order_id in page and formatted(app, "623.90") in page
-    assert "your credit is on hold for this order until it is billed" in page.lower()
+    assert "pre-authorized on your credit until it is billed" in page.lower()
     assert "30/60/90 days" in page
     assert formatted(app, "1376.10") in get(client)[1]
 
@@ -382,7 +382,7 @@ def test_the_order_page_follows_the_hold(client, session, make_account, purchase
     account = make_account()
     hold = purchase(account, "10", settle=False, order_id="ORD-00000007")
     customer(account.email)
-    assert "on hold for this order" in client.get("/checkout/orders/ORD-00000007").get_data(
+    assert "pre-authorized on your credit" in client.get("/checkout/orders/ORD-00000007").get_data(
         as_text=True
     )
     credit.settle(session, account.id, hold.id, "10", actor="test")

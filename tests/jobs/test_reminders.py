@@ -280,9 +280,9 @@ def test_the_email_says_what_is_due_today_how_to_pay_and_how_to_stop(
     text = body(message)
     assert "credit account Café Serra Azul" in text
     assert f"Invoice {invoice.friendly_id} (installment 1 of 1)" in text
-    assert "Due date: January 10, 2030, 3 days late" in text
+    assert "Due date: January 10, 2030, 3 days overdue" in text
     # 100.00 + a 2 % late fee + 3 days of 0.1 % interest
-    assert "Amount due today: R$102.30 (R$100.00 + late fee R$2.00 + interest R$0.30)" in text
+    assert "Due today: R$102.30 (R$100.00 + late fee R$2.00 + interest R$0.30)" in text
     assert "Pay: https://pay.example/i/1" in text
     assert "How to pay:\nPIX key: store@example.com" in text
     link = f"{PUBLIC}/reminders/off/"
