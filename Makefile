@@ -29,7 +29,8 @@ setup: $(PIP_STAMP) $(VENDOR) $(MO_FILES)
 translations: $(PIP_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location \
 	  --sort-output -o $(CATALOGS)/messages.pot .
-	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching \
+	  --ignore-obsolete
 
 $(CATALOGS)/%/LC_MESSAGES/messages.mo: $(CATALOGS)/%/LC_MESSAGES/messages.po | $(PIP_STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ -l $*

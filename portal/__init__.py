@@ -63,6 +63,9 @@ def register_blueprints(app: Flask) -> None:
     from .checkout import bp as checkout_bp
 
     app.register_blueprint(checkout_bp)
+    from .store import bp as store_bp
+
+    app.register_blueprint(store_bp)
     from .api import bp as api_bp
     from .extensions import csrf
 

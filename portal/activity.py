@@ -718,6 +718,15 @@ def _api_key_revoke(f: _Facts) -> Markup:
     return say(_("%(who)s revoked the API key «%(label)s»"), who=f.who, label=f.detail("label"))
 
 
+def _outbox_send_again(f: _Facts) -> Markup:
+    email = f.detail("recipient")
+    if f.details.get("fresh_link") in (True, "True", "true"):
+        template = _("%(who)s sent the e-mail to %(email)s again, with a new link")
+    else:
+        template = _("%(who)s sent the e-mail to %(email)s again")
+    return say(template, who=f.who, email=email)
+
+
 # --- settings -------------------------------------------------------------------------------
 
 SETTING_NAMES = {
@@ -732,12 +741,22 @@ SETTING_NAMES = {
     "max_postponement_days": _l("days per postponement"),
     "daily_interest_rate": _l("daily interest"),
     "late_fee_rate": _l("late fee"),
-    "max_pre_authorization_growth_rate": _l("growth of held orders"),
+    "max_pre_authorization_growth_rate": _l("growth of pre-authorized orders"),
     "automatic_account_creation": _l("automatic accounts"),
     "default_credit_value": _l("credit of automatic accounts"),
     "my_credits_enabled": _l("My Credits shown"),
     "overdue_hold_days": _l("days overdue before a hold"),
     "payment_instructions": _l("payment instructions"),
+    "payment_link_template": _l("payment link template"),
+    "bank_details": _l("bank details"),
+    "pix_key": _l("Pix key"),
+    "trade_name": _l("trade name"),
+    "legal_name": _l("legal name"),
+    "tax_id": _l("CNPJ"),
+    "address": _l("address"),
+    "support_email": _l("support e-mail"),
+    "support_phone": _l("support phone"),
+    "logo": _l("logo"),
     "reminder_rules": _l("reminder e-mails"),
     # settings of earlier versions, still named in the audit trail
     "reminder_days_before": _l("reminders before the due date"),
@@ -778,6 +797,8 @@ def _setting_value(name: str, raw) -> str:
         return _reminder_rules(raw)
     if name in _DAY_LISTS:
         return str(raw).strip("[]")
+    if name == "logo" and not raw:
+        return _("removed")
     return _quote(raw)
 
 
@@ -919,6 +940,7 @@ ACTIONS: dict[str, Action] = {
     "user.change": Action("people", _l("Login's role or access changed"), _user_change),
     "api_key.create": Action("people", _l("API key created"), _api_key_create),
     "api_key.revoke": Action("people", _l("API key revoked"), _api_key_revoke),
+    "outbox.send_again": Action("people", _l("E-mail sent again"), _outbox_send_again),
     # settings
     "settings.update": Action("settings", _l("Store settings changed"), _settings_update),
     "payment_term.save": Action("settings", _l("Payment term saved"), _term_save),

@@ -36,6 +36,8 @@ from validate_docbr import CNPJ, CPF
 
 from . import credit, people
 from .credit.ledger import write_transaction
+from .credit.logo import save_logo
+from .images import make_png
 from .models import Account, Invoice, clock_at, utcnow
 
 ACTOR = "demo-seed"  # the store's integration: purchases, billing and payments
@@ -45,7 +47,19 @@ STAFF = ("owner", "finance", "support")
 DAYS = 183  # how far back the story starts
 TERMS = ("7", "28", "30/60", "30/60/90")
 CENT = Decimal("0.01")
-PAY_LINK = "https://pay.example.com/boleto/{}"
+PAY_LINK = "https://pay.example.com/boleto/{}"  # the own link of most invoices
+# The rest get the store's template (portal/paylinks.py).
+PAY_LINK_TEMPLATE = "https://pay.example.com/{friendlyId}?amount={amountDue}"
+BANK_DETAILS = "Banco do Brasil (001)\nAgência 1234-5 · Conta corrente 67890-1\nDemo Store Ltda"
+# Who the demo store is (the settings page's Store identity; a logo made in demo_logo).
+IDENTITY = {
+    "trade_name": "Demo Store",
+    "legal_name": "Demo Store Comércio de Materiais de Escritório Ltda",
+    "tax_id": "11.222.333/0001-81",
+    "address": "Av. Paulista, 1000, 10º andar\nBela Vista, São Paulo – SP\n01310-100",
+    "support_email": "ajuda@demo.example",
+    "support_phone": "+55 11 4000-1234",
+}
 COMPANIES = [
     "Papelaria Central",
     "Distribuidora Sol",
@@ -74,6 +88,19 @@ TOLERANCE = {2: "0.1", 6: "0.2", 12: "0.1", 17: "0.15"}
 CLOSED = {7: "The customer closed the business.", 11: "Closed at the customer's request."}
 ADJUSTED = 4  # a goodwill credit (and its first order is returned)
 RAISED = 8  # a good payer whose limit and tolerance are raised
+
+
+def demo_logo() -> bytes:
+    """The demo store's logo: a small PNG made here (a blue tile with a white "D")."""
+
+    def color(x: int, y: int) -> tuple[int, int, int]:
+        dx, dy = x - 20, y - 24
+        in_d = (x in range(20, 24) and y in range(12, 36)) or (
+            dx >= 0 and 100 <= dx * dx + dy * dy <= 196
+        )
+        return (255, 255, 255) if in_d else (13, 110, 253)
+
+    return make_png(48, 48, color)
 
 
 def has_data(session: Session) -> bool:
@@ -171,9 +198,14 @@ class _Story:
                 "automatic_account_creation": True,
                 "default_credit_value": "500",
                 "payment_instructions": "Pay by bank slip or PIX using the link on each invoice.",
+                "payment_link_template": PAY_LINK_TEMPLATE,
+                "bank_details": BANK_DETAILS,
+                "pix_key": "pix@demo.example",
+                **IDENTITY,
             },
             ACTOR,
         )
+        save_logo(self.session, demo_logo(), ACTOR)
         for days in TERMS:
             credit.save_term(self.session, days, ACTOR)
         for role in STAFF:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from . import credit, listing
+from . import credit, listing, paylinks
 from .models import Account, AuditEvent, Invoice, StoreSettings
 
 CENT = Decimal("0.01")
@@ -218,7 +218,8 @@ class InvoiceRow:
     invoice: Invoice
     overdue: bool
     amount_due: Decimal
-    pay_url: str | None
+    pay_url: str | None  # the effective link (own, else the store's template)
+    link_from_template: bool = False
 
 
 @dataclass
@@ -260,14 +261,16 @@ def customer_credit(
 
 
 def invoice_row(invoice: Invoice, settings: StoreSettings, today: date) -> InvoiceRow:
-    """An invoice with its overdue flag, what is due today and a safe payment link."""
-    link = invoice.payment_link or ""
-    payable = invoice.status == "Opened" and link.startswith(("https://", "http://"))
+    """An invoice with its overdue flag, what is due today and the link to pay it with
+    (its own, else the store's template; only while open, only web addresses)."""
+    due = credit.amount_due(invoice, settings, today)
+    link = paylinks.effective_link(invoice, settings, due)
     return InvoiceRow(
         invoice=invoice,
         overdue=credit.is_overdue(invoice, today),
-        amount_due=credit.amount_due(invoice, settings, today),
-        pay_url=link if payable else None,
+        amount_due=due,
+        pay_url=link,
+        link_from_template=paylinks.from_template(invoice, link),
     )
 
 

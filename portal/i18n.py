@@ -1,31 +1,111 @@
 """Locale selection and the money/date filters every template uses.
 
+The page language (`select_locale`): the logged-in user's saved choice (`User.language`),
+else the `lang` cookie the language menu sets on this browser, else the browser's
+Accept-Language when it names one of the three languages, else the store's Locale
+setting, else English; regional variants count by their prefix (pt-PT → pt_BR, es-AR →
+es, en-GB → en). A request without Accept-Language (every browser sends one: this is a
+script or a test client) skips the store's setting: English. The JSON API and the payment
+protocol (/api, /ppp) are always English.
+
 Numbers are written and read in one number locale per display language (`number_locale`):
 what a page shows (`money`, `number`, `percent`, `number_input`) is what
 `portal.numbers.parse_number` reads back from a form.
+
+Money carries the currency's own symbol in every language: the symbol the currency's
+home country writes (its ISO 4217 code's first two letters: BRL → Brazil → "R$", MXN →
+Mexico → "$", USD → "$"; babel's symbol in the reader's locale when the code names no
+country, EUR → "€"), always before the amount, spaced as the reader's locale spaces it:
+R$5,000.00 (en), R$ 5.000,00 (pt_BR and es, whose own pattern would put it last).
 """
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
-from babel.numbers import format_currency, format_decimal, format_percent
-from flask import Flask, has_request_context, request
-from flask_babel import format_date, format_datetime, get_locale
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
+from flask import Flask, g, has_request_context, request
+from flask_babel import format_date, format_datetime, get_locale, refresh
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from . import labels
 from .extensions import babel
 from .numbers import format_number
 
 SUPPORTED = ["en", "pt_BR", "es"]
+# Each language named in itself, never translated: a reader finds their own in any page.
+LANGUAGE_NAMES = {"en": "English", "pt_BR": "Português (Brasil)", "es": "Español"}
+LANGUAGE_COOKIE = "lang"
+# The supported language of each language prefix (pt-PT → pt_BR, es-AR → es, en-GB → en).
+_BY_PREFIX = {"en": "en", "pt": "pt_BR", "es": "es"}
+# Machine-facing paths: canonical (English) whatever the client's Accept-Language.
+CANONICAL_PATHS = ("/api", "/ppp")
 # The number locale of each display language (by its language prefix: pt-PT → pt_BR).
 NUMBER_LOCALES = {"en": "en_US", "pt": "pt_BR", "es": "es"}
 DEFAULT_NUMBER_LOCALE = "en_US"
 
 
+def supported_language(code: str | None) -> str | None:
+    """The supported language a code names, by its prefix: 'pt-PT' → 'pt_BR'; 'fr' → None."""
+    prefix = str(code or "").replace("-", "_").split("_")[0].lower()
+    return _BY_PREFIX.get(prefix)
+
+
 def select_locale() -> str:
-    """The viewer's best supported locale from the Accept-Language header (en outside one)."""
+    """The viewer's language: saved choice, `lang` cookie, Accept-Language, store, en."""
     if not has_request_context():
         return "en"
-    return request.accept_languages.best_match(SUPPORTED) or "en"
+    if any(request.path == p or request.path.startswith(p + "/") for p in CANONICAL_PATHS):
+        return "en"
+    if current_user.is_authenticated:
+        saved = supported_language(getattr(current_user, "language", None))
+        if saved:
+            return saved
+    if language := supported_language(request.cookies.get(LANGUAGE_COOKIE)):
+        return language
+    if "Accept-Language" not in request.headers:
+        return "en"  # not a browser: a script, a health check, the test client
+    return _browser_language() or store_language() or "en"
+
+
+def _browser_language() -> str | None:
+    """The first language of Accept-Language (by quality) that is one of the three."""
+    for code, quality in request.accept_languages:
+        language = supported_language(code) if quality > 0 else None
+        if language:
+            return language
+    return None
+
+
+def store_language(session: Session | None = None) -> str | None:
+    """The supported language of the store's Locale setting (pt_BR → pt_BR, es_AR → es)."""
+    from .credit import get_settings
+    from .extensions import db
+
+    return supported_language(get_settings(session or db.session).locale)
+
+
+def current_language() -> str:
+    """The supported language the current page is shown in (what the menu marks)."""
+    return supported_language(str(get_locale() or "")) or "en"
+
+
+def email_language(session: Session, email: str, requested: str | None = None) -> str:
+    """The language of an e-mail to `email`: its login's saved choice, else `requested`
+    (the page language of whoever asked for it, e.g. a reset), else the store's, else en.
+    A holder without a login gets the store's."""
+    from .models import User
+
+    saved = session.scalar(select(User.language).where(User.email == email))
+    return (
+        supported_language(saved)
+        or supported_language(requested)
+        or store_language(session)
+        or "en"
+    )
 
 
 def number_locale_for(language: str | None) -> str:
@@ -35,16 +115,14 @@ def number_locale_for(language: str | None) -> str:
 
 
 def number_locale() -> str:
-    """The number locale of the current request's language (en_US outside a request)."""
-    if not has_request_context():
-        return DEFAULT_NUMBER_LOCALE
-    return number_locale_for(str(get_locale() or ""))
+    """The number locale of the current language (`force_locale` included; en_US outside an
+    app context)."""
+    locale = get_locale()
+    return number_locale_for(str(locale)) if locale else DEFAULT_NUMBER_LOCALE
 
 
 def store_currency() -> str:
     """The store's ISO 4217 currency (from settings, cached per request)."""
-    from flask import g
-
     if "currency" not in g:
         from .credit.settings import get_settings
         from .extensions import db
@@ -57,7 +135,40 @@ def money(value: Decimal | None, currency: str | None = None) -> str:
     """Format an amount in the store currency for the viewer's locale."""
     if value is None:
         return ""
-    return format_currency(Decimal(value), currency or store_currency(), locale=number_locale())
+    return format_money(value, currency or store_currency(), number_locale())
+
+
+def format_money(value: Decimal, currency: str, locale: str) -> str:
+    """An amount for number locale `locale`, with the currency's own symbol first:
+    ('5000', 'BRL', 'es') → 'R$\xa05.000,00'; the currency's decimals (JPY: none)."""
+    pattern = _money_pattern(currency_symbol(currency, locale), locale)
+    return format_currency(Decimal(value), currency, format=pattern, locale=locale)
+
+
+@lru_cache(maxsize=64)
+def currency_symbol(currency: str, locale: str) -> str:
+    """The symbol the currency's home country writes (BRL → 'R$', MXN → '$'); babel's in
+    `locale` when its code names no country (EUR → '€')."""
+    try:
+        home = Locale.parse("und_" + currency[:2].upper())
+    except (ValueError, UnknownLocaleError):
+        return get_currency_symbol(currency, locale=locale)
+    return get_currency_symbol(currency, locale=home)
+
+
+@lru_cache(maxsize=64)
+def _money_pattern(symbol: str, locale: str) -> str:
+    """The locale's currency pattern with `symbol` as a literal, moved first when the
+    locale writes it last (es: '#,##0.00 ¤' → '¤ #,##0.00', keeping its space)."""
+    literal = "'" + symbol.replace("'", "''") + "'"
+    parts = []
+    for part in Locale.parse(locale).currency_formats["standard"].pattern.split(";"):
+        if part.endswith("¤"):
+            amount = part[:-1]
+            space = amount[-1] if amount[-1:].isspace() else ""
+            part = "¤" + space + amount.rstrip()
+        parts.append(part.replace("¤", literal))
+    return ";".join(parts)
 
 
 def number(value: Decimal | None) -> str:
@@ -88,9 +199,24 @@ def moment(value: datetime | None) -> str:
     return "" if value is None else format_datetime(value, "short")
 
 
+def _forget_locale() -> None:
+    """Choose the language afresh on every request: Flask-Babel caches it in `g`, which
+    outlives a request when an app context is shared by several (as in tests)."""
+    if "_flask_babel" in g:
+        refresh()
+
+
+def _language_context() -> dict:
+    """What the language menus need: the languages, named in themselves, and the current."""
+    return {"languages": LANGUAGE_NAMES, "current_language": current_language()}
+
+
 def init_app(app: Flask) -> None:
-    """Register Babel and the template filters."""
+    """Register Babel and the template filters (the glossary's too: portal.labels)."""
     babel.init_app(app, locale_selector=select_locale)
+    app.before_request(_forget_locale)
+    app.context_processor(_language_context)
+    labels.init_app(app)
     app.jinja_env.filters.update(
         money=money,
         number=number,

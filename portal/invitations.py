@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context
-from flask_babel import force_locale, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from .credit.accounts import update_account
 from .credit.errors import Conflict, InvalidInput
 from .credit.ledger import audit, lock_account, write_transaction
 from .credit.validation import normalize_email
+from .identity import signed
 from .models import Account, Holder, OutboxMessage, User
 
 RESET_RESEND_SECONDS = 60  # at most one reset e-mail a minute per login, whoever asks
@@ -209,7 +210,7 @@ def send_reset(session: Session, email: str) -> None:
             _queue(session, "reset", user, _request_locale())
 
 
-# --- rendering at send time (called by outbox.send_pending) ------------------------------
+# --- rendering at send time (called by outbox.send_pending, in the reader's language) ----
 
 
 def _user_of(session: Session, message: OutboxMessage) -> User | None:
@@ -220,33 +221,29 @@ def _user_of(session: Session, message: OutboxMessage) -> User | None:
     return user
 
 
-def _locale(session: Session, message: OutboxMessage) -> str:
-    locale = (message.payload or {}).get("locale")
-    if not locale:
-        from .credit.settings import get_settings
-
-        locale = get_settings(session).locale or "en"
-    return str(locale)
-
-
 def render_invitation(session: Session, message: OutboxMessage, now: datetime):
     """(subject, body) of an invitation with a fresh link, or None if no longer wanted."""
     user = _user_of(session, message)
     if user is None or user.password_hash:
         return None
     link = invitation_link(user, now=now)
-    with force_locale(_locale(session, message)):
-        if user.is_staff:
-            return _("Your login to the credit portal: choose a password"), _(
+    if user.is_staff:
+        return _("Your login to the credit portal: choose a password"), signed(
+            _(
                 "You have a login to the store's credit portal.\n\n"
                 "Choose your password here (valid for 7 days, once):\n%(link)s\n",
                 link=link,
-            )
-        return _("Your credit account: choose a password"), _(
+            ),
+            session,
+        )
+    return _("Your credit account: choose a password"), signed(
+        _(
             "You can now see your credit and invoices online.\n\n"
             "Choose your password here (valid for 7 days, once):\n%(link)s\n",
             link=link,
-        )
+        ),
+        session,
+    )
 
 
 def render_reset(session: Session, message: OutboxMessage, now: datetime):
@@ -255,12 +252,14 @@ def render_reset(session: Session, message: OutboxMessage, now: datetime):
     if user is None:
         return None
     link = reset_link(user, now=now)
-    with force_locale(_locale(session, message)):
-        return _("Reset your password"), _(
+    return _("Reset your password"), signed(
+        _(
             "Someone asked to reset your password. If it was you, open this link "
             "within 2 hours:\n%(link)s\n\nOtherwise ignore this message.",
             link=link,
-        )
+        ),
+        session,
+    )
 
 
 outbox.register("invitation", render_invitation)

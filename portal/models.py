@@ -215,13 +215,16 @@ class PreAuthorization(db.Model):
     value: Mapped[Decimal] = mapped_column(Money)
     original_value: Mapped[Decimal] = mapped_column(Money)
     installments: Mapped[int] = mapped_column(Integer, default=1)
-    payment_term: Mapped[str] = mapped_column(String(64))
+    payment_term: Mapped[str] = mapped_column(String(100))
     settle: Mapped[bool] = mapped_column(Boolean, default=True)
     expiration_date: Mapped[date | None] = mapped_column(Date)
     order_id: Mapped[str | None] = mapped_column(String(64), index=True)
     available_at_approval: Mapped[Decimal] = mapped_column(Money)
     settled_value: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     refunded_value: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    # The installments the portal's own checkout priced (interest included), as strings
+    # ("340.01"); None for values from outside (API, PPP), which settle splits equally.
+    installment_values: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
     done_by: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -419,7 +422,7 @@ class PaymentTerm(db.Model):
     __tablename__ = "payment_terms"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    days: Mapped[str] = mapped_column(String(64), unique=True)
+    days: Mapped[str] = mapped_column(String(100), unique=True)
     interest_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,6 +8,9 @@
   and a later attempt (exponential backoff; "failed" after `OUTBOX_MAX_ATTEMPTS`). SMTP
   failures never raise out of it. A crash between sending and marking re-sends at most
   that one message, after the lease.
+- Each message is rendered in its reader's language (`force_locale`): the saved choice of
+  the login with the recipient's address, else the payload's "locale", else the store's
+  Locale (a holder without a login). Renderers just write in the current locale.
 - Messages that carry a secret link (invitation, reset) store only what is needed to make
   one (`{"user_id": 3}`): the token and the link are made fresh when the message is sent,
   so no usable link is ever stored, logged or shown.
@@ -30,6 +33,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from flask import Flask, after_this_request, current_app, has_request_context, request
+from flask_babel import force_locale
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -206,11 +210,11 @@ def _send_one(session: Session, row_id: int, stamp) -> str:
     topic = row.topic
     renderer = _renderer(topic)
     try:
-        rendered = renderer(session, row, stamp()) if renderer else None
+        rendered = render(session, row, stamp())
         if rendered is not None:
-            subject, body, *extra = rendered
+            subject, body, headers = rendered
             message = mail.compose(
-                row.recipient, subject, body, message_id=message_id(row), headers=dict(*extra)
+                row.recipient, subject, body, message_id=message_id(row), headers=headers
             )
     except Exception as error:  # a bug in one template must not stop the others
         session.rollback()
@@ -230,6 +234,28 @@ def _send_one(session: Session, row_id: int, stamp) -> str:
         return "failed" if isinstance(error, MESSAGE_ERRORS) else "unreachable"
     _mark_sent(session, row_id, stamp(), topic)
     return "sent"
+
+
+def render(session: Session, row: OutboxMessage, now: datetime) -> tuple | None:
+    """(subject, body, extra headers) of a row as it is sent at `now`, in its reader's
+    language; None for an unknown topic or a message no longer wanted."""
+    renderer = _renderer(row.topic)
+    if renderer is None:
+        return None
+    with force_locale(_language(session, row)):  # every e-mail in its reader's language
+        rendered = renderer(session, row, now)
+    if rendered is None:
+        return None
+    subject, body, *extra = rendered
+    return subject, body, dict(*extra)
+
+
+def _language(session: Session, row: OutboxMessage) -> str:
+    """The language a row is rendered in: its recipient's login's choice, else the one its
+    payload asked for (the page language of a reset request), else the store's."""
+    from .i18n import email_language  # (i18n → numbers → credit → webhooks → outbox)
+
+    return email_language(session, row.recipient, (row.payload or {}).get("locale"))
 
 
 def _mark_sent(session: Session, row_id: int, at: datetime, topic: str = "") -> None:

@@ -103,6 +103,21 @@ def end_sessions(session: Session, user_id: int) -> None:
         )
 
 
+def set_language(session: Session, user_id: int, language: str) -> None:
+    """Save the language a user chose for pages and e-mails (a preference: not audited)."""
+    from .i18n import SUPPORTED  # (i18n → numbers → credit → … → people)
+
+    if language not in SUPPORTED:
+        raise InvalidInput("invalid_language", f"Unknown language {language!r}.", "language")
+    with write_transaction(session):
+        session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(language=language)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def check_password(user: User, password: str) -> bool:
     """Whether `password` is this (active) user's password."""
     ok = check_password_hash(user.password_hash or _DUMMY_HASH, password or "")

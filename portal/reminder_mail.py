@@ -1,13 +1,15 @@
 """The reminder e-mail, made when the outbox sends it (topic "reminder").
 
-The queued row holds only {email, account_id, reminder_ids} (and maybe a locale): when it
-is sent, every invoice is checked again. A reminder whose invoice was paid or cancelled
-meanwhile is `skipped`; with none left, or a holder who is gone or has opted out, the
-message is obsolete and nothing is sent. Otherwise the e-mail lists, per invoice, what is
-due today (with late fee and interest, `credit.due_today`), the due date and the Pay link,
-then the store's payment instructions and a signed one-click opt-out link, which also
-goes in `List-Unsubscribe` (with `List-Unsubscribe-Post`, RFC 8058). Once it is sent, its
-reminders are `sent`.
+The queued row holds only {email, account_id, reminder_ids}: when it is sent (in the
+reader's language, which the outbox chooses), every invoice is checked again. A reminder
+whose invoice was paid or cancelled meanwhile is `skipped`; with none left, or a holder
+who is gone or has opted out, the message is obsolete and nothing is sent. Otherwise the
+e-mail lists, per invoice, what is due today (with late fee and interest,
+`credit.due_today`), the due date and the Pay link (its own, else the store's template:
+`paylinks.effective_link`), then the store's payment instructions, bank details and Pix
+key, and a signed one-click opt-out link, which also goes in `List-Unsubscribe` (with
+`List-Unsubscribe-Post`, RFC 8058), and the store's signature (`identity.email_signature`).
+Once it is sent, its reminders are `sent`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from babel.numbers import format_currency
-from flask_babel import force_locale, ngettext
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -26,8 +27,10 @@ from . import outbox
 from .credit.invoices import AmountDue, due_today
 from .credit.ledger import write_transaction
 from .credit.settings import get_settings
-from .i18n import number_locale_for
+from .i18n import format_money, number_locale_for
+from .identity import email_signature, identity_of
 from .models import Account, Holder, Invoice, OutboxMessage, Reminder, StoreSettings
+from .paylinks import effective_link
 from .reminders import TOPIC, opt_out_link
 
 
@@ -54,12 +57,10 @@ def render(session: Session, message: OutboxMessage, now: datetime):
     if not invoices or holder is None or not holder.reminders:
         return None
     settings = get_settings(session)
-    locale = str(payload.get("locale") or settings.locale or "en")
     link = opt_out_link(holder.email)
     account = session.get(Account, holder.account_id)
-    with force_locale(locale):
-        text = _Text(settings, locale, now)
-        subject, body = text.subject(invoices), text.body(account, invoices, link)
+    text = _Text(settings, str(get_locale() or "en"), now)  # the reader's: outbox._language
+    subject, body = text.subject(invoices), text.body(account, invoices, link)
     headers = {
         "List-Unsubscribe": f"<{link}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -76,7 +77,7 @@ class _Text:
         self.today = now.astimezone(ZoneInfo(settings.timezone)).date()
 
     def money(self, value) -> str:
-        return format_currency(value, self.settings.currency, locale=self.numbers)
+        return format_money(value, self.settings.currency, self.numbers)
 
     def day(self, value: date) -> str:
         return format_date(value, "long", locale=self.numbers)
@@ -104,12 +105,24 @@ class _Text:
             ),
             *(self.invoice(invoice) for invoice in invoices),
         ]
-        instructions = (self.settings.payment_instructions or "").strip()
-        if instructions:
-            parts.append(_("How to pay:") + "\n" + instructions)
+        how = self.how_to_pay()
+        if how:
+            parts.append(_("How to pay:") + "\n" + how)
         parts.append(_("If you have paid already, please ignore this message."))
         parts.append(_("Stop these reminder e-mails: %(link)s", link=link))
-        return "\n\n".join(parts) + "\n"
+        signature = email_signature(identity_of(self.settings))
+        return "\n\n".join([*parts, signature] if signature else parts) + "\n"
+
+    def how_to_pay(self) -> str:
+        """The store's payment instructions, bank details and Pix key (those it has)."""
+        settings = self.settings
+        lines = [(settings.payment_instructions or "").strip()]
+        bank = (settings.bank_details or "").strip()
+        if bank:
+            lines.append(_("Bank details:") + "\n" + bank)
+        if (settings.pix_key or "").strip():
+            lines.append(_("Pix key: %(key)s", key=settings.pix_key.strip()))
+        return "\n".join(line for line in lines if line)
 
     def invoice(self, invoice: Invoice) -> str:
         due = due_today(invoice, self.settings, self.today)
@@ -123,15 +136,16 @@ class _Text:
             self.due_date(invoice, due),
             self.amount(due),
         ]
-        if invoice.payment_link:
-            lines.append(_("Pay: %(link)s", link=invoice.payment_link))
+        link = effective_link(invoice, self.settings, due.total)
+        if link:
+            lines.append(_("Pay: %(link)s", link=link))
         return "\n".join(lines)
 
     def due_date(self, invoice: Invoice, due: AmountDue) -> str:
         if due.days_late:
             return ngettext(
-                "Due date: %(date)s, %(num)d day late",
-                "Due date: %(date)s, %(num)d days late",
+                "Due date: %(date)s, %(num)d day overdue",
+                "Due date: %(date)s, %(num)d days overdue",
                 due.days_late,
                 date=self.day(invoice.due_date),
             )
@@ -143,8 +157,7 @@ class _Text:
         if not (due.late_fee or due.interest):
             return _("Amount due: %(total)s", total=self.money(due.total))
         return _(
-            "Amount due today: %(total)s (%(remaining)s + late fee %(fee)s + "
-            "interest %(interest)s)",
+            "Due today: %(total)s (%(remaining)s + late fee %(fee)s + interest %(interest)s)",
             total=self.money(due.total),
             remaining=self.money(due.remaining),
             fee=self.money(due.late_fee),

@@ -353,7 +353,7 @@ def _represent(session: Session, obj) -> dict:
 
     settings = get_settings(session)
     if isinstance(obj, Invoice):
-        return serializers.invoice(obj, serializers.store_zone(settings))
+        return serializers.invoice(obj, settings)
     if isinstance(obj, Account):
         return serializers.account(obj, settings.tolerance_enabled)
     raise TypeError(f"no webhook representation for {type(obj).__name__}")

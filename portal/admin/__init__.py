@@ -4,4 +4,16 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import accounts, imports, invoice_page, invoices, outbox, people, settings, views, webhooks  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    accounts,
+    documents,
+    imports,
+    invoice_page,
+    invoices,
+    logo,
+    outbox,
+    people,
+    settings,
+    views,
+    webhooks,
+)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import abort, render_template
 
-from .. import credit, timelines
+from .. import documents, timelines
 from ..access import STAFF, roles_required
 from ..extensions import db
-from ..models import Account, Invoice
+from ..models import Invoice
 from . import bp
 
 
@@ -16,14 +16,15 @@ from . import bp
 def invoices_show(invoice_id: str):
     """An invoice: customer, order, amounts, the breakdown of what is due today, timeline."""
     invoice = db.session.get(Invoice, invoice_id) or abort(404)
-    settings = credit.get_settings(db.session)
-    today = credit.store_today(settings)
+    facts = documents.invoice_facts(db.session, invoice)  # the printed invoice's, too
     return render_template(
         "admin/invoices/show.html",
         invoice=invoice,
-        account=db.session.get(Account, invoice.account_id),
-        overdue=credit.is_overdue(invoice, today),
-        due=credit.due_today(invoice, settings, today),
-        settings=settings,
+        account=facts.account,
+        overdue=facts.overdue,
+        due=facts.due,
+        pay_link=facts.pay_link,
+        link_from_template=facts.link_from_template,
+        settings=facts.settings,
         timeline=timelines.invoice_timeline(db.session, invoice),
     )

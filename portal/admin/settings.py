@@ -13,7 +13,8 @@ from flask_wtf import FlaskForm
 from .. import credit
 from ..access import actor, roles_required
 from ..credit.errors import CreditError, InvalidInput
-from ..credit.settings import MAX_REMINDER_RULES, clean_reminder_rules
+from ..credit.settings import MAX_REMINDER_RULES, clean_reminder_rules, setting_errors
+from ..credit.store_identity import format_cnpj
 from ..extensions import db
 from ..i18n import number_locale
 from ..numbers import format_number, parse_number
@@ -32,17 +33,68 @@ FIELDS = [
     ("max_postponement_days", _l("Days per postponement (max)"), "int"),
     ("daily_interest_rate", _l("Daily interest on overdue invoices (% per day)"), "percent"),
     ("late_fee_rate", _l("Late fee on overdue invoices (%)"), "percent"),
-    ("max_pre_authorization_growth_rate", _l("How much a held order may grow (%)"), "percent"),
+    (
+        "max_pre_authorization_growth_rate",
+        _l("How much a pre-authorized order may grow (%)"),
+        "percent",
+    ),
     ("automatic_account_creation", _l("New buyers get an account automatically"), "bool"),
     ("default_credit_value", _l("Credit of automatically created accounts"), "money"),
     ("my_credits_enabled", _l("Customers see My Credits"), "bool"),
     ("overdue_hold_days", _l("Days overdue before an account is put on hold"), "int"),
     ("payment_instructions", _l("Payment instructions shown to customers"), "textarea"),
+    ("payment_link_template", _l("Payment link template"), "text"),
+    ("bank_details", _l("Bank details"), "textarea"),
+    ("pix_key", _l("Pix key"), "text"),
 ]
 RULES = "reminder_rules"  # edited as a table of rows: rule_when_N, rule_days_N, rule_time_N
+# The store's identity: a section of its own in the same form (the logo has its own form).
+IDENTITY_FIELDS = [
+    ("trade_name", _l("Trade name"), "text"),
+    ("legal_name", _l("Legal name"), "text"),
+    ("tax_id", _l("CNPJ"), "cnpj"),
+    ("address", _l("Address"), "textarea"),
+    ("support_email", _l("Support e-mail"), "email"),
+    ("support_phone", _l("Support phone"), "tel"),
+]
+IDENTITY_HELP = {
+    "trade_name": _l(
+        "The name customers know the store by: on My Credits, checkout, the login page and "
+        "e-mails. Empty: Customer Credit."
+    ),
+    "tax_id": _l("14 digits, with or without punctuation (11.222.333/0001-81)."),
+    "support_email": _l("Customers see it under Need help? and at the end of e-mails."),
+}
+EVERY_FIELD = [*FIELDS, *IDENTITY_FIELDS]
 
 
-INTEREST = _l("Interest per installment (%)")
+INTEREST = _l("Monthly interest of the term (%)")
+# Shown under a field (its aria-describedby).
+HELP = {
+    "payment_link_template": _l(
+        "The Pay link of every open invoice without a link of its own, e.g. "
+        "https://pay.example.com/{friendlyId}?amount={amountDue}. https:// only; leave it "
+        "empty for none. Placeholders (each value is URL-encoded):"
+    ),
+    "bank_details": _l("Shown to customers under How to pay (at most 1000 characters)."),
+    "pix_key": _l(
+        "A CPF or CNPJ, an e-mail, a phone number as +55 11 91234-5678, or a random key; "
+        "customers can copy it from My Credits."
+    ),
+}
+# What each placeholder of the payment link template stands for (the page lists them; the
+# engine's list is credit.payment_details.PLACEHOLDERS, and a test keeps the two equal).
+PLACEHOLDER_HELP = {
+    "friendlyId": _l("the invoice number"),
+    "invoiceId": _l("the invoice id (order transaction and installment)"),
+    "accountId": _l("the credit account id"),
+    "orderId": _l("the order id"),
+    "installment": _l("the installment number: 1, 2, …"),
+    "amountDue": _l("what is due today, late fee and interest included: 1234.56"),
+    "value": _l("the invoice value: 1234.56"),
+    "dueDate": _l("the due date: YYYY-MM-DD"),
+    "currency": _l("the store's currency: BRL"),
+}
 _DAY = re.compile(r"[0-9]{1,3}", re.ASCII)  # a reminder day: 0 to 999 (the engine: 0–365)
 _RULE_INPUT = re.compile(r"rule_(?:when|days|time|remove)_([0-9]{1,2})", re.ASCII)
 
@@ -59,6 +111,8 @@ def _shown(kind: str, value) -> str:
         return format_number(Decimal(value).scaleb(2), locale=number_locale(), fixed=False)
     if kind == "money":
         return format_number(value, locale=number_locale())
+    if kind == "cnpj":
+        return format_cnpj(value)
     return str(value)
 
 
@@ -90,7 +144,7 @@ def _read(kind: str, raw: str | None, name: str, label):
 def _read_all(form) -> tuple[dict, dict]:
     """Every typed setting read, and the message of each one that could not be read."""
     changes, errors = {}, {}
-    for name, label, kind in FIELDS:
+    for name, label, kind in EVERY_FIELD:
         try:
             changes[name] = _read(kind, form.get(name), name, label)
         except InvalidInput as error:
@@ -159,13 +213,12 @@ def settings_index():
     "Add a rule" shows the form again with one more empty reminder row, saving nothing.
     """
     form, errors = CsrfForm(), {}
-    settings = credit.get_settings(db.session)
-    values = {name: _shown(kind, getattr(settings, name)) for name, _label, kind in FIELDS}
-    rows = _rule_rows(settings.reminder_rules or [])
+    values, rows = saved_values(credit.get_settings(db.session))
     if request.method == "POST" and form.validate_on_submit():
         adding = "rule_add" in request.form
         if not adding:
             changes, errors = _read_all(request.form)
+            errors = {**setting_errors(changes), **errors}  # every refused field at once
         if not adding and not errors:
             try:
                 credit.update_settings(db.session, changes, actor())
@@ -174,18 +227,35 @@ def settings_index():
         if not adding and not errors:
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.settings_index"))
-        values.update({n: request.form.get(n, "") for n, _l2, k in FIELDS if k != "bool"})
-        values.update({n: request.form.get(n) for n, _l2, k in FIELDS if k == "bool"})
+        values.update({n: request.form.get(n, "") for n, _l2, k in EVERY_FIELD if k != "bool"})
+        values.update({n: request.form.get(n) for n, _l2, k in EVERY_FIELD if k == "bool"})
         rows = [*_typed_rows(request.form), *([_empty_row()] if adding else [])]
+    return settings_page(form, values, rows, errors)
+
+
+def saved_values(settings) -> tuple[dict, list[dict]]:
+    """What the form shows for the saved settings: each field's value, the reminder rows."""
+    values = {name: _shown(kind, getattr(settings, name)) for name, _label, kind in EVERY_FIELD}
+    return values, _rule_rows(settings.reminder_rules or [])
+
+
+def settings_page(form, values: dict, rows: list[dict], errors: dict, *, logo_error=None):
+    """The settings page: the form with `values`, reminder `rows` and `errors`, the payment
+    terms and the logo (with `logo_error`); 422 when something was refused."""
     return render_template(
         "admin/settings/index.html",
         form=form,
         fields=FIELDS,
+        field_help=HELP,
+        placeholders=PLACEHOLDER_HELP,
+        identity_fields=IDENTITY_FIELDS,
+        identity_help=IDENTITY_HELP,
         values=values,
         rule_rows=rows,
         errors=errors,
+        logo_error=logo_error,
         terms=credit.active_terms(db.session),
-    ), (422 if errors else 200)
+    ), (422 if errors or logo_error else 200)
 
 
 @bp.post("/admin/settings/terms")

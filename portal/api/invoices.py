@@ -17,12 +17,7 @@ INVOICE = "/creditcontrol/accounts/<creditAccountId>/invoices/<invoiceId>"
 
 def _json(invoice: Invoice):
     """One invoice as the reply, due dates in the store's timezone."""
-    return reply(serializers.invoice(invoice, _zone()))
-
-
-def _zone():
-    """The store's timezone, read once per request (due dates are its calendar days)."""
-    return serializers.store_zone(credit.get_settings(db.session))
+    return reply(serializers.invoice(invoice, credit.get_settings(db.session)))
 
 
 def _search(args, *extra):
@@ -31,8 +26,9 @@ def _search(args, *extra):
     page = listing.run(
         db.session, listing.INVOICES, query, *extra, offset=paging[0], limit=paging[1]
     )
-    zone = _zone()
-    data = [serializers.invoice(i, zone) for i in page.items]
+    settings = credit.get_settings(db.session)  # read once: timezone, link template, today
+    today = credit.store_today(settings)
+    data = [serializers.invoice(i, settings, today) for i in page.items]
     return reply({"data": data, "summary": page.summary})
 
 

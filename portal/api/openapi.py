@@ -262,6 +262,35 @@ def _extend_operation(key: tuple[str, str], op: dict, view) -> None:
         for name in ("totalPaid", "totalCancelled"):  # amounts: the contract's integer is a slip
             summary[name].update({"type": "number", **EXT})
     _dates(key, op)
+    for code, response in op["responses"].items():
+        if code.startswith("2"):
+            body = response.get("content", {}).get("application/json", {})
+            _invoice_additions(body.get("schema", {}))
+
+
+EFFECTIVE_LINK = {
+    "type": "string",
+    "nullable": True,
+    "description": "The link the customer pays this invoice with: `paymentLink` when the "
+    "invoice has one, else the store's payment link template filled in for this invoice "
+    "(e.g. `https://pay.example.com/{friendlyId}?amount={amountDue}`, the amount due today "
+    "with late fee and interest); null for a paid or cancelled invoice, or without either. "
+    "`paymentLink` stays the invoice's own link.",
+    **EXT,
+}
+
+
+def _invoice_additions(node) -> None:
+    """Every invoice in a response schema (at any depth) gets `effectivePaymentLink`."""
+    if isinstance(node, dict):
+        properties = node.get("properties")
+        if isinstance(properties, dict) and {"friendlyId", "installment"} <= set(properties):
+            properties.setdefault("effectivePaymentLink", copy.deepcopy(EFFECTIVE_LINK))
+        for value in node.values():
+            _invoice_additions(value)
+    elif isinstance(node, list):
+        for value in node:
+            _invoice_additions(value)
 
 
 STATEMENT_VALUE = (

@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from ..credit.settings import store_today
 from ..models import Account, Holder, Invoice, PreAuthorization, Refund, StoreSettings
+from ..paylinks import link_for
 
 CENT = Decimal("0.01")
 RATE = Decimal("0.0001")
@@ -80,11 +82,17 @@ def account(acc: Account, tolerance_enabled: bool) -> dict:
     }
 
 
-def invoice(inv: Invoice, zone: tzinfo) -> dict:
-    """Invoice; `remaining` and `postponements` are this portal's additions.
+def invoice(inv: Invoice, settings: StoreSettings, today: date | None = None) -> dict:
+    """Invoice; `remaining`, `postponements` and `effectivePaymentLink` are this portal's
+    additions.
 
-    `zone` is the store's timezone (`store_zone`), for the due dates.
+    The store's `settings` give the timezone of the due dates and the payment link
+    template; `today` (the store's, now by default) the amount due the link may carry.
+    `paymentLink` stays the invoice's own link; `effectivePaymentLink` is what customers
+    are sent to (portal/paylinks.py).
     """
+    zone = store_zone(settings)
+    today = today if today is not None else store_today(settings)
     return {
         "id": inv.id,
         "friendlyId": inv.friendly_id,
@@ -107,6 +115,7 @@ def invoice(inv: Invoice, zone: tzinfo) -> dict:
         "paidAmount": money(inv.paid_amount),
         "remaining": money(inv.remaining),
         "postponements": inv.postponements,
+        "effectivePaymentLink": link_for(inv, settings, today),
     }
 
 

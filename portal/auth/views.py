@@ -11,10 +11,13 @@ from flask_login import current_user, login_required
 from .. import invitations, people, reminders, throttle
 from ..credit.errors import CreditError
 from ..extensions import csrf, db
+from ..i18n import LANGUAGE_COOKIE, SUPPORTED
 from ..models import User
 from . import bp
 from .forms import ChangePasswordForm, LoginForm, ResetRequestForm, SetPasswordForm
 from .login import end_session, home_url, safe_next, start_session
+
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # a year
 
 
 @bp.get("/")
@@ -51,6 +54,37 @@ def login():
         form.form_errors.append(_("Wrong e-mail or password."))
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/language")
+def set_language():
+    """Choose the language of pages and e-mails (the language menus): saved on the login,
+    kept a year in the `lang` cookie (the login page reads it), then back to the page."""
+    language = request.form.get("language", "")
+    if language not in SUPPORTED:
+        message = _(
+            "Unknown language “%(code)s”. Choose one of: %(choices)s.",
+            code=language[:20],
+            choices=", ".join(SUPPORTED),
+        )
+        return render_template("errors/400.html", message=message), 400
+    if current_user.is_authenticated:
+        people.set_language(db.session, current_user.id, language)
+    return _remember_language(redirect(safe_next(request.form.get("next")) or home_url()), language)
+
+
+def _remember_language(response, language: str):
+    """Keep the choice in this browser a year (the login page has no user to read it from);
+    `Secure` as the session cookie is (HTTPS, or SESSION_COOKIE_SECURE)."""
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=LANGUAGE_COOKIE_AGE,
+        secure=current_app.session_interface.get_cookie_secure(current_app),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 @bp.post("/logout")

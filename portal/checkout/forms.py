@@ -11,12 +11,14 @@ class OrderForm(FlaskForm):
     """Place an order: the chosen term, and the ids that make a double submit harmless.
 
     The cart travels beside it as `qty-<sku>` fields and is totalled again on the server;
-    `total` is what the buyer saw, so a cart that changed meanwhile is not charged blindly.
+    `total` is the cart total the buyer saw and `order_total` the total with the chosen
+    term's interest, so an order whose price changed meanwhile is not charged blindly.
     """
 
     account = HiddenField()
     term = RadioField(_l("Payment term"), validators=[InputRequired(_l("Choose a payment term."))])
     total = HiddenField()
+    order_total = HiddenField()
     transaction_id = HiddenField(validators=[Regexp(r"^[0-9a-f]{32}$")])
     order_id = HiddenField(validators=[Regexp(r"^ORD-\d{8}$")])
 

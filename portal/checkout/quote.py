@@ -1,13 +1,17 @@
 """What the checkout page shows a customer, and placing their order.
 
-`quote` assembles read-only credit-engine answers (`offered_terms`, `installment_plan`,
+`quote` assembles read-only credit-engine answers (`offered_terms`, `price_order`,
 `purchase_refusal`); `place` calls `authorize`, which decides for real under the lock.
 Refusals are turned into sentences for the buyer here, in one place.
+
+The portal prices its own orders: each term's installments carry that term's monthly
+interest (`credit.price_order`), the order total is their sum, and the hold remembers
+them, so the invoices issued at settlement are exactly the installments shown here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -23,15 +27,31 @@ from .cart import Cart
 
 @dataclass
 class TermOption:
-    """A payment term with the installments it would issue if billed today."""
+    """A payment term with the order priced on it (None for an empty cart)."""
 
     days: str
-    installments: list[tuple[int, Decimal, date]] = field(default_factory=list)
+    priced: credit.PricedOrder | None = None
 
     @property
     def count(self) -> int:
         """How many invoices the term issues."""
         return len(self.days.split("/"))
+
+    @property
+    def installments(self) -> list[tuple[int, Decimal, date]]:
+        """(n, value with interest, due date if billed today) of each installment."""
+        return self.priced.installments if self.priced else []
+
+    @property
+    def total(self) -> Decimal:
+        """What the order costs on this term: the sum of its installments."""
+        return self.priced.total if self.priced else Decimal("0.00")
+
+    @property
+    def rate_places(self) -> int:
+        """Decimals to show the monthly rate with: 1 % but 1.25 %."""
+        rate = self.priced.monthly_rate * 100 if self.priced else Decimal(0)
+        return 0 if rate == rate.to_integral_value() else 2
 
 
 @dataclass
@@ -44,6 +64,16 @@ class Quote:
     refusal: str | None
     after_order: Decimal
 
+    @property
+    def option(self) -> TermOption:
+        """The chosen term, priced."""
+        return next(option for option in self.terms if option.days == self.term)
+
+    @property
+    def total(self) -> Decimal:
+        """What the order costs on the chosen term, interest included."""
+        return self.option.total
+
 
 def quote(
     session: Session, account: Account, cart: Cart, email: str, wanted_term: str | None
@@ -52,19 +82,39 @@ def quote(
     settings = credit.get_settings(session)
     view = figures.customer_credit(session, account, settings, email)
     offered = credit.offered_terms(session)
-    terms = [
-        TermOption(days, credit.installment_plan(session, cart.total, days) if cart.total else [])
-        for days in offered
-    ]
+    terms = [TermOption(days, _priced(session, cart.total, days)) for days in offered]
+    term = wanted_term if wanted_term in offered else offered[0]
+    option = next(option for option in terms if option.days == term)
+    total = option.total
     refusal = None
     if cart.total <= 0:
         refusal = _("Your cart is empty: add a product to place an order.")
+    elif option.priced is None:
+        refusal = _("This order cannot be paid on this term: choose another one.")
     else:
-        error = credit.purchase_refusal(session, account.id, cart.total, holder_email=email)
-        refusal = refusal_text(error, cart.total, view) if error else None
-    term = wanted_term if wanted_term in offered else offered[0]
-    after = view.available_balance - cart.total
+        error = credit.purchase_refusal(session, account.id, total, holder_email=email)
+        refusal = refusal_text(error, total, view) if error else None
+    after = view.available_balance - total
     return Quote(view=view, terms=terms, term=term, refusal=refusal, after_order=after)
+
+
+def _priced(session: Session, total: Decimal, days: str) -> credit.PricedOrder | None:
+    """The cart priced on a term; None for an empty cart or a total the term cannot bear."""
+    if total <= 0:
+        return None
+    try:
+        return credit.price_order(session, total, days)
+    except credit.CreditError:  # e.g. a rate so high that the total overflows
+        return None
+
+
+def _seen(raw: str | None) -> Decimal | None:
+    """An amount the buyer was shown, as the form sent it back; None if it is no number."""
+    try:
+        seen = Decimal(str(raw or ""))
+    except InvalidOperation:
+        return None
+    return seen if seen.is_finite() else None  # sNaN cannot even be compared
 
 
 def place(
@@ -78,31 +128,41 @@ def place(
     order_id: str,
     transaction_id: str,
     seen_total: str | None,
+    seen_order_total: str | None,
 ) -> tuple[PreAuthorization | None, str | None]:
-    """Hold the cart's total on the account for this order: (hold, None) or (None, why not).
+    """Hold the order's total on the account: (hold, None) or (None, why not).
 
-    `seen_total` is the total the buyer was shown: if the cart now costs something else,
+    The total is the sum of the installments priced on `term`, interest included, and
+    the hold remembers them. `seen_total` is the cart total the buyer was shown and
+    `seen_order_total` the total with interest on the button: if either differs now,
     nothing is held. A retry with the same transaction id returns the first hold.
     """
-    try:
-        seen = Decimal(str(seen_total or ""))
-    except InvalidOperation:
-        seen = None
-    if seen is None or not seen.is_finite() or seen != cart.total:  # sNaN cannot be compared
+    if _seen(seen_total) != cart.total:
         return None, _("Your cart changed: check the total and place the order again.")
+    option = next(option for option in offer.terms if option.days == term)
+    if option.priced is None:
+        return None, offer.refusal
+    if _seen(seen_order_total) != option.total:
+        return None, _(
+            "On the term %(days)s days this order costs %(total)s: check it and place the "
+            "order again.",
+            days=term,
+            total=money(option.total),
+        )
     try:
         hold = credit.authorize(
             session,
             account.id,
-            cart.total,
+            option.total,
             actor=email,
             payment_term=term,
             holder_email=email,
             order_id=order_id,
             transaction_id=transaction_id,
+            installment_values=option.priced.values,
         )
     except credit.CreditError as refused:
-        return None, refusal_text(refused, cart.total, offer.view)
+        return None, refusal_text(refused, option.total, offer.view)
     return hold, None
 
 

@@ -55,6 +55,7 @@ def index():
             offer = quote(db.session, account, cart, current_user.email, request.args.get("term"))
             form = OrderForm([t.days for t in offer.terms], formdata=None)
             form.account.data, form.term.data, form.total.data = account.id, offer.term, cart.total
+            form.order_total.data = offer.total
             context.update(account=account, quote=offer, form=_fresh_ids(form))
     return render_page_or_fragment(PAGE, SUMMARY, **context)
 
@@ -62,7 +63,7 @@ def index():
 @bp.post("/orders")
 @roles_required("customer")
 def place_order():
-    """Hold the cart's total on the chosen account and term, then show the confirmation."""
+    """Hold the order's total (interest included) on the chosen account and term."""
     cart = read_cart(request.form)
     accounts, account = _accounts(request.form.get("account"))
     if account is None:
@@ -81,10 +82,11 @@ def place_order():
             order_id=form.order_id.data,
             transaction_id=form.transaction_id.data,
             seen_total=form.total.data,
+            seen_order_total=form.order_total.data,
         )
         if hold is not None:
             return redirect(url_for("checkout.order", order_id=hold.order_id), 303)
-    form.total.data = cart.total
+    form.total.data, form.order_total.data = cart.total, offer.total
     context = {"cart": cart, "max_quantity": MAX_QUANTITY, "accounts": accounts, "account": account}
     context.update(quote=offer, form=_fresh_ids(form), error=error)
     return render_template(PAGE, **context), 422
@@ -98,6 +100,6 @@ def order(order_id: str):
     hold = find_order(db.session, order_id, ids)
     if hold is None:
         abort(404)
-    plan = credit.installment_plan(db.session, hold.value, hold.payment_term)
+    plan = credit.settlement_plan(db.session, hold)
     settings = credit.get_settings(db.session)
     return render_template("checkout/order.html", hold=hold, plan=plan, settings=settings)

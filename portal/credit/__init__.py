@@ -28,6 +28,13 @@ from .accounts import (
 from .buyers import account_for_buyer
 from .checkout import SpendingCap, offered_terms, spending_cap
 from .errors import Conflict, CreditError, InvalidInput, NotFound
+from .interest import (
+    PricedOrder,
+    price_installments,
+    price_order,
+    scale_installments,
+    settlement_plan,
+)
 from .invoice_bulk import BulkPlan, BulkResult, allowed_actions, apply_bulk, plan_bulk
 from .invoices import (
     AmountDue,
@@ -80,6 +87,7 @@ __all__ = [
     "HoldReason",
     "InvalidInput",
     "NotFound",
+    "PricedOrder",
     "SpendingCap",
     "account_for_buyer",
     "accounts_on_hold",
@@ -118,6 +126,8 @@ __all__ = [
     "pending_changes",
     "plan_bulk",
     "postpone_invoice",
+    "price_installments",
+    "price_order",
     "purchase_refusal",
     "refund",
     "remove_holder",
@@ -125,11 +135,13 @@ __all__ = [
     "reopen_account",
     "reopen_invoice",
     "save_term",
+    "scale_installments",
     "schedule_limit",
     "scheduled_changes",
     "set_holder_cap",
     "settle",
     "settle_due_authorizations",
+    "settlement_plan",
     "spending_cap",
     "store_today",
     "update_account",

@@ -15,6 +15,8 @@ from ..models import PaymentTerm, StoreSettings, utcnow
 from .errors import InvalidInput, NotFound
 from .ledger import audit, write_transaction
 from .money import parse_non_negative, parse_rate, parse_whole
+from .payment_details import clean_bank_details, clean_link_template, clean_pix_key
+from .store_identity import RULES as IDENTITY_RULES
 
 _TERM = re.compile(r"^\d{1,3}(/\d{1,3}){0,23}$")
 DEFAULT_TERMS = ("30", "30/60", "30/60/90")
@@ -70,7 +72,19 @@ SETTING_FIELDS = {
     "my_credits_enabled": bool,
     "overdue_hold_days": int,
     "payment_instructions": str,
+    "payment_link_template": "link_template",
+    "bank_details": "bank_details",
+    "pix_key": "pix_key",
+    # the store's identity (portal/credit/store_identity.py): each its own rule
+    **{name: name for name in IDENTITY_RULES},
     "reminder_rules": "rules",
+}
+# Settings checked by their own rule (portal/credit/payment_details.py, store_identity.py).
+_OWN_RULES = {
+    "link_template": clean_link_template,
+    "bank_details": clean_bank_details,
+    "pix_key": clean_pix_key,
+    **IDENTITY_RULES,
 }
 
 REMINDER_WHEN = ("before", "after")
@@ -92,6 +106,8 @@ def _clean(name: str, kind, raw):
         return parse_whole(raw, name, 0, 3650, "invalid_setting")
     if kind == "rules":
         return clean_reminder_rules(raw, name)
+    if kind in _OWN_RULES:
+        return _OWN_RULES[kind](raw, name)
     return _clean_text(name, str(raw or "").strip())
 
 
@@ -147,12 +163,31 @@ def _clean_text(name: str, value: str) -> str:
     return value[:2000]
 
 
-def update_settings(session: Session, changes: dict, actor: str) -> StoreSettings:
-    """Validate and save store settings; unknown names are refused, nothing half-saved."""
+def _clean_all(changes: dict) -> tuple[dict, dict[str, InvalidInput]]:
+    """Every setting cleaned, and the refusal of each one refused (all, not the first)."""
     unknown = set(changes) - set(SETTING_FIELDS)
     if unknown:
         raise InvalidInput("unknown_setting", f"Unknown setting: {', '.join(sorted(unknown))}.")
-    cleaned = {name: _clean(name, SETTING_FIELDS[name], raw) for name, raw in changes.items()}
+    cleaned, refused = {}, {}
+    for name, raw in changes.items():
+        try:
+            cleaned[name] = _clean(name, SETTING_FIELDS[name], raw)
+        except InvalidInput as error:
+            refused[name] = error
+    return cleaned, refused
+
+
+def setting_errors(changes: dict) -> dict[str, str]:
+    """The message of every setting in `changes` that `update_settings` would refuse, by
+    setting name (a form shows them all at once); {} when it would take them all."""
+    return {name: error.message for name, error in _clean_all(changes)[1].items()}
+
+
+def update_settings(session: Session, changes: dict, actor: str) -> StoreSettings:
+    """Validate and save store settings; unknown names are refused, nothing half-saved."""
+    cleaned, refused = _clean_all(changes)
+    if refused:
+        raise next(iter(refused.values()))
     with write_transaction(session):
         settings = session.get(StoreSettings, 1)
         if settings is None:

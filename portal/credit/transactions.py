@@ -21,6 +21,7 @@ from ..models import Account, Holder, Invoice, PreAuthorization, Refund, clock_a
 from .accounts import is_on_hold
 from .checkout import holder_spending
 from .errors import Conflict, CreditError, InvalidInput, NotFound
+from .interest import check_installment_values, settlement_parts
 from .ledger import audit, lock_account, post, reread, write_transaction
 from .money import CENT, parse_amount, parse_whole, split
 from .settings import get_settings, parse_term, store_today
@@ -160,12 +161,18 @@ def authorize(
     expiration_date: date | None = None,
     holder_email: str | None = None,
     order_id: str | None = None,
+    installment_values=None,
 ) -> PreAuthorization:
     """Hold `value` of the account's credit for a purchase.
 
     Approved iff the account is Open, not on hold, the buyer (if a capped dependent) stays
     within the cap, and value ≤ availableBalance. Idempotent on transaction_id: a retry
     with the same value and installments returns the first hold and writes nothing.
+
+    `installment_values` is for the portal's own checkout only (`price_order`): the
+    installments it priced with interest, one per installment of the term, summing to
+    `value`; the hold remembers them and `settle` issues exactly those. Outside values
+    (API, PPP) pass none: they are never charged interest and settle splits them equally.
     """
     amount = parse_amount(value)
     tid = _parse_transaction_id(transaction_id)
@@ -180,17 +187,23 @@ def authorize(
         count = _parse_installments(1 if installments in (None, "") else installments)
         term = default_term(count)
     _check_split(amount, count)
+    priced = (
+        None
+        if installment_values is None
+        else check_installment_values(installment_values, amount, count)
+    )
     email = normalize_email(holder_email, "holder_email") if holder_email else None
     order_id = clean_text(order_id, "orderId", 64) or None
     with write_transaction(session):
         account = lock_account(session, account_id)
         existing = reread(session, PreAuthorization, tid)
         if existing is not None:
-            if (existing.account_id, existing.original_value, existing.installments) == (
-                account.id,
-                amount,
-                count,
-            ):
+            if (
+                existing.account_id,
+                existing.original_value,
+                existing.installments,
+                existing.installment_values,
+            ) == (account.id, amount, count, priced):
                 return existing
             raise Conflict(
                 "duplicate_transaction",
@@ -218,6 +231,7 @@ def authorize(
             expiration_date=None if settle else expiration_date,
             order_id=order_id,
             available_at_approval=available,
+            installment_values=priced,
             done_by=actor,
         )
         session.add(hold)
@@ -237,6 +251,7 @@ def authorize(
             value=amount,
             installments=count,
             term=term,
+            **({"installment_values": priced} if priced else {}),
         )
     return hold
 
@@ -437,6 +452,9 @@ def settle(
 
     `value` defaults to the value held when the hold is read under the lock. It may
     exceed the held value only up to the store's growth cap and the credit available.
+    The invoices sum exactly to the settled value: a hold priced by the checkout issues
+    its remembered installments (rescaled proportionally, largest remainder, when settled
+    at another value); any other hold splits the value equally, leftover cents first.
     Settling again with the same value changes nothing; with another value it changes
     the settled value (lower shrinks open invoices latest due first, higher issues a
     new invoice for the difference). A hold cancelled or expired meanwhile is refused
@@ -470,7 +488,7 @@ def settle(
         _release(account, hold, "Settled")
         today = store_today(get_settings(session))
         for number, (part, offset) in enumerate(
-            zip(split(amount, len(offsets)), offsets, strict=True), start=1
+            zip(settlement_parts(hold, amount), offsets, strict=True), start=1
         ):
             _issue_invoice(
                 session,

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("mycredits", __name__)
 
-from . import views  # noqa: E402,F401
+from . import documents, views  # noqa: E402,F401

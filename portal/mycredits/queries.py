@@ -1,4 +1,5 @@
-"""What My Credits lists for one account: its invoices by status and its statement.
+"""What My Credits lists for one account: its invoices by status and its statement; and
+whether the customer's address gets reminder e-mails.
 
 Read-only. Lists go through the shared listing module (the same specs as the back-office
 and the API), restricted to the account. The statement itself is a shared read
@@ -14,7 +15,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from .. import credit, figures, listing
-from ..models import Account, Invoice, StoreSettings
+from ..credit.validation import normalize_email
+from ..models import Account, Holder, Invoice, StoreSettings
 from ..statements import (  # noqa: F401  (My Credits' names for the shared statement read)
     CUSTOMER_NOTES,
     HISTORY_PER_PAGE,
@@ -73,3 +75,29 @@ def _counts(session: Session, account_id: str, today: date) -> tuple[dict[str, i
     by_status = {status: (count, overdue) for status, count, overdue in rows}
     counts = {tab: by_status.get(status, (0, 0))[0] for tab, status in TABS.items()}
     return counts, by_status.get("Opened", (0, 0))[1]
+
+
+@dataclass(frozen=True)
+class Reminders:
+    """Whether reminder e-mails go to `email`: on `on` of the `total` accounts it holds."""
+
+    email: str
+    on: int
+    total: int
+
+    @property
+    def all_on(self) -> bool:
+        """Every account of the address sends it reminders (the switch shows "on")."""
+        return self.total > 0 and self.on == self.total
+
+
+def reminders(session: Session, email: str) -> Reminders:
+    """The reminder setting of an address, over every account it holds."""
+    email = normalize_email(email)
+    rows = session.execute(
+        select(Holder.reminders, func.count())
+        .where(Holder.email == email)
+        .group_by(Holder.reminders)
+    ).all()
+    counts = {bool(on): count for on, count in rows}
+    return Reminders(email, counts.get(True, 0), sum(counts.values()))

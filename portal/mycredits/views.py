@@ -2,14 +2,26 @@
 
 import re
 
-from flask import Response, abort, request, stream_with_context, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import credit, figures, listing, people
 from ..access import STAFF, actor, roles_required
 from ..extensions import db
-from ..htmx import is_htmx, render_page_or_fragment
+from ..htmx import is_htmx, render_page_or_fragment, with_toast
 from ..imports import csv_lines
+from ..reminders import set_reminders
 from . import bp, queries
 
 MAX_PAGE = 1_000_000  # deeper than any real list; keeps SQL offsets in range
@@ -102,6 +114,7 @@ def _my_credits(email: str, endpoint: str, viewing_as=None, **route):
             invoices=invoices,
             history=history,
             origin_labels=queries.ORIGIN_LABELS,
+            reminders=queries.reminders(db.session, email),
         )
     target = request.headers.get("HX-Target") if is_htmx() else None
     fragment = FRAGMENTS.get(target, "mycredits/index.html") if account else "mycredits/index.html"
@@ -125,3 +138,27 @@ def statement_csv():
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.post("/my-credits/reminders")
+@roles_required("customer")
+def reminders():
+    """Turn reminder e-mails on or off for the customer's own address (on every account it
+    holds; audited); htmx gets the switch again with a toast, a browser the page."""
+    accounts, account = _my_accounts()
+    choice = request.form.get("reminders")
+    if not accounts or choice not in ("on", "off"):
+        abort(400 if accounts else 404)
+    set_reminders(db.session, current_user.email, choice == "on", actor=actor())
+    done = _("Reminder e-mails are on.") if choice == "on" else _("Reminder e-mails are off.")
+    state = queries.reminders(db.session, current_user.email)
+    if is_htmx():
+        html = render_template(
+            "mycredits/partials/_reminders.html", reminders=state, viewing_as=None
+        )
+        response = make_response(html)
+        response.vary.add("HX-Request")
+        return with_toast(response, done)
+    flash(done, "success")
+    shown = account.id if request.args.get("account") else None  # the account on the page
+    return redirect(url_for("mycredits.index", account=shown, _anchor="reminders"))

@@ -11,6 +11,9 @@
 //                                     reach the form's htmx trigger)
 //   data-swap-removes="<selector>"    after htmx swaps new content into this element,
 //                                     remove the elements matching the selector
+//   data-copy="<id>"                  a button (hidden until this script shows it) that
+//                                     copies the text of the element with that id;
+//                                     data-copied="<message>" is the toast that says so
 //
 // Confirmation: one Bootstrap modal (#confirm-modal in base.html) asks before a destructive
 // action; Cancel has the focus, and Escape, Cancel or a click outside do nothing.
@@ -538,5 +541,37 @@
     if (back instanceof HTMLElement) {
       back.focus();
     }
+  });
+
+  // --- copy buttons (the Pix key on My Credits) -----------------------------------------
+  //   Without a clipboard (no JS, or not a secure page) the button stays hidden: the text
+  //   is selectable (user-select-all) and copied by hand.
+
+  function showCopyButtons() {
+    if (!navigator.clipboard) {
+      return;
+    }
+    document.querySelectorAll("button[data-copy][hidden]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
+
+  showCopyButtons();
+  document.addEventListener("htmx:afterSettle", showCopyButtons);
+
+  document.addEventListener("click", function (event) {
+    var button = closest(event.target, "button[data-copy]");
+    var source = button && document.getElementById(button.dataset.copy);
+    if (!source || !navigator.clipboard) {
+      return;
+    }
+    navigator.clipboard.writeText(source.textContent.trim()).then(
+      function () {
+        if (button.dataset.copied) {
+          showToast(button.dataset.copied);
+        }
+      },
+      function () {} // refused (permissions): the text stays there to select by hand
+    );
   });
 })();

@@ -42,7 +42,8 @@ DIFFERENCES = [
     "friendlyId is 8 digits (e.g. 04718263); VTEX's looks like IBjuAsrJ-1.",
     "Invoices carry resolvedAt, paymentLink and observation as null when they have none; "
     "VTEX leaves them out.",
-    "Additional fields: invoices have paidAmount, remaining and postponements; statement "
+    "Additional fields: invoices have paidAmount, remaining, postponements and "
+    "effectivePaymentLink (paymentLink, else the store's template filled in); statement "
     "entries id, doneBy and description, and their metadata invoiceId; the statements answer "
     "count; invoice summaries totalOverdue and countOverdue; searched accounts document and "
     "documentType.",
