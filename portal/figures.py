@@ -222,19 +222,45 @@ class InvoiceRow:
     link_from_template: bool = False
 
 
+@dataclass(frozen=True)
+class CustomerHold:
+    """Why a customer's account is on hold: the invoices overdue past the store's threshold
+    and what paying all of them today costs (late fees and interest included)."""
+
+    reasons: list[credit.HoldReason]
+    to_pay: Decimal
+
+
 @dataclass
 class CustomerCredit:
-    """One account's credit as one of its holders sees it (My Credits, checkout)."""
+    """One account's credit as one of its holders sees it (My Credits, checkout).
+
+    `available` is the one "Available" figure both pages show (limit less what is owed
+    and held); `spendable` adds the tolerance the store grants (`tolerance_margin`, at
+    `tolerance_rate`), the most a purchase may spend.
+    """
 
     account: Account
-    available_credit: Decimal
-    available_balance: Decimal
+    available: Decimal
+    spendable: Decimal
     tolerance_margin: Decimal
-    on_hold: bool
+    tolerance_rate: Decimal
+    hold: CustomerHold | None
     used_share: Decimal
     near_limit: bool
     cap: credit.SpendingCap | None
     today: date
+
+    @property
+    def tolerance_places(self) -> int:
+        """Decimal places that show the tolerance rate exactly as a percentage (10 %, 12.5 %)."""
+        exponent = (self.tolerance_rate * 100).normalize().as_tuple().exponent
+        return max(0, -int(exponent))
+
+    @property
+    def on_hold(self) -> bool:
+        """Whether an overdue invoice blocks new purchases."""
+        return self.hold is not None
 
 
 def customer_accounts(session: Session, account_ids: list[str]) -> list[Account]:
@@ -243,16 +269,30 @@ def customer_accounts(session: Session, account_ids: list[str]) -> list[Account]
     return [found[i] for i in account_ids if i in found]
 
 
+def customer_hold(
+    session: Session, account: Account, settings: StoreSettings
+) -> CustomerHold | None:
+    """The invoices that hold the account and the amount due today that lifts the hold."""
+    reasons = credit.hold_reasons(session, account, settings)
+    if not reasons:
+        return None
+    today = credit.store_today(settings)
+    to_pay = sum((credit.amount_due(r.invoice, settings, today) for r in reasons), Decimal("0"))
+    return CustomerHold(reasons, to_pay)
+
+
 def customer_credit(
     session: Session, account: Account, settings: StoreSettings, email: str | None = None
 ) -> CustomerCredit:
     """Limit, holds, available credit and warnings of one account, seen by `email`."""
+    margin = account.tolerance_margin(settings.tolerance_enabled)
     return CustomerCredit(
         account=account,
-        available_credit=account.available_credit,
-        available_balance=account.available_balance(settings.tolerance_enabled),
-        tolerance_margin=account.tolerance_margin(settings.tolerance_enabled),
-        on_hold=credit.is_on_hold(session, account, settings),
+        available=account.available_credit,
+        spendable=account.available_balance(settings.tolerance_enabled),
+        tolerance_margin=margin,
+        tolerance_rate=account.tolerance if margin else Decimal("0"),
+        hold=customer_hold(session, account, settings),
         used_share=account.utilization,
         near_limit=account.utilization >= NEAR_LIMIT,
         cap=credit.spending_cap(session, account.id, email),

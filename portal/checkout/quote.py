@@ -94,7 +94,7 @@ def quote(
     else:
         error = credit.purchase_refusal(session, account.id, total, holder_email=email)
         refusal = refusal_text(error, total, view) if error else None
-    after = view.available_balance - total
+    after = view.available - total  # below zero: the order uses the tolerance
     return Quote(view=view, terms=terms, term=term, refusal=refusal, after_order=after)
 
 
@@ -169,10 +169,17 @@ def place(
 def refusal_text(error: credit.CreditError, total: Decimal, view: figures.CustomerCredit) -> str:
     """Why the credit engine refuses the purchase, said to the buyer."""
     if error.code == "insufficient_credit":
+        if view.tolerance_margin:
+            return _(
+                "Not enough credit: this order is %(total)s and you can spend up to "
+                "%(spendable)s with the store’s tolerance.",
+                total=money(total),
+                spendable=money(view.spendable),
+            )
         return _(
             "Not enough credit: this order is %(total)s and %(available)s is available.",
             total=money(total),
-            available=money(view.available_balance),
+            available=money(view.available),
         )
     if error.code == "account_on_hold":
         return _(

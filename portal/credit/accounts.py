@@ -392,10 +392,11 @@ class HoldReason:
     since: date  # the day the invoice crossed the threshold
 
 
-def hold_reason(
+def hold_reasons(
     session: Session, account: Account, settings: StoreSettings | None = None
-) -> HoldReason | None:
-    """The invoice that holds the account (None when it is not on hold)."""
+) -> list[HoldReason]:
+    """Every invoice that holds the account, oldest first (empty when it is not on hold):
+    paying all of them lifts the hold."""
     settings = settings or get_settings(session)
     today = store_today(settings)
     query = (
@@ -406,15 +407,25 @@ def hold_reason(
             Invoice.due_date < today - timedelta(days=settings.overdue_hold_days),
         )
         .order_by(Invoice.due_date, Invoice.id)
-        .limit(1)
     )
     if account.hold_forgiven_before is not None:
         query = query.where(Invoice.due_date >= account.hold_forgiven_before)
-    invoice = session.scalar(query)
-    if invoice is None:
-        return None
-    since = invoice.due_date + timedelta(days=settings.overdue_hold_days + 1)
-    return HoldReason(invoice, (today - invoice.due_date).days, since)
+    return [
+        HoldReason(
+            invoice,
+            (today - invoice.due_date).days,
+            invoice.due_date + timedelta(days=settings.overdue_hold_days + 1),
+        )
+        for invoice in session.scalars(query)
+    ]
+
+
+def hold_reason(
+    session: Session, account: Account, settings: StoreSettings | None = None
+) -> HoldReason | None:
+    """The invoice that holds the account (None when it is not on hold)."""
+    reasons = hold_reasons(session, account, settings)
+    return reasons[0] if reasons else None
 
 
 def accounts_on_hold(session: Session, account_ids, settings: StoreSettings | None = None) -> set:

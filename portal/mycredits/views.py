@@ -69,7 +69,10 @@ def _linker(state: dict, endpoint: str, **route):
 @bp.get("/my-credits")
 @roles_required("customer")
 def index():
-    """The selected account's credit, invoices by status and history, with a switcher."""
+    """The selected account's credit, invoices by status and history, with a switcher; a
+    friendly page saying whom to contact when the store has turned My Credits off."""
+    if not credit.get_settings(db.session).my_credits_enabled:
+        return render_template("mycredits/unavailable.html")
     return _my_credits(current_user.email, "mycredits.index")
 
 

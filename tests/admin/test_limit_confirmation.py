@@ -43,7 +43,7 @@ def test_ten_times_the_limit_is_warned_and_portuguese_amounts_round_trip(
     )
     panel = response.get_data(as_text=True).split('id="confirm-change"')[1].split("</section>")[0]
     assert 'name="credit_limit" value="10000,01"' in panel  # what the parser reads back
-    assert "ten times" in panel
+    assert "dez vezes o atual" in panel  # "more than ten times", in the page's Portuguese
     confirmed = client.post(
         f"/admin/accounts/{account.id}/limit",
         data={"credit_limit": "10000,01", "reason": "big customer", "confirmed": "yes"},

@@ -346,7 +346,7 @@ def test_invitation_ends_with_the_store_signature(app, client, login, session, m
     _subject, body, _headers = outbox.render(session, row, utcnow())
     assert "/invite/" in body
     assert body.endswith(
-        "\n\n-- \nPapelaria Aurora\nSupport: ajuda@aurora.example\nPhone: +55 (41) 3333-4444\n"
+        "\n\n-- \nPapelaria Aurora\nSuporte: ajuda@aurora.example\nTelefone: +55 (41) 3333-4444\n"
     )
 
 
@@ -366,9 +366,11 @@ def test_reminder_ends_with_the_store_signature(app, session, settings, make_acc
         reminders.send_reminders(session, now)
     row = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "reminder")).one()
     _subject, body, headers = outbox.render(session, row, now)
-    assert "Stop these reminder e-mails:" in body and "List-Unsubscribe" in headers
+    # in the store's language (pt_BR): "Stop these reminder e-mails:"
+    assert "Para não receber mais estes e-mails de lembrete:" in body
+    assert "List-Unsubscribe" in headers
     assert body.endswith(
-        "\n\n-- \nPapelaria Aurora\nSupport: ajuda@aurora.example\nPhone: +55 (41) 3333-4444\n"
+        "\n\n-- \nPapelaria Aurora\nSuporte: ajuda@aurora.example\nTelefone: +55 (41) 3333-4444\n"
     )
 
 

@@ -51,7 +51,13 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(sqlite_template, tmp_path) -> Iterator[LiveServer]:
+def live_config() -> dict:
+    """Extra configuration for `live_server`; a test module overrides it to add some."""
+    return {}
+
+
+@pytest.fixture
+def live_server(sqlite_template, tmp_path, live_config) -> Iterator[LiveServer]:
     """The portal served on 127.0.0.1 (a free port) over a fresh SQLite database."""
     path = tmp_path / "live.sqlite3"
     shutil.copy(sqlite_template, path)
@@ -63,6 +69,7 @@ def live_server(sqlite_template, tmp_path) -> Iterator[LiveServer]:
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
             "WTF_CSRF_ENABLED": True,
             "SERVER_NAME": None,
+            **live_config,
         }
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)

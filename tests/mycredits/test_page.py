@@ -134,13 +134,15 @@ def test_customer_without_accounts_gets_a_friendly_page(
     assert status == 200 and "No credit account yet" in html
 
 
-def test_page_is_404_when_the_store_turns_it_off(
+def test_page_is_friendly_when_the_store_turns_it_off(
     client, login, make_account, customer_login, settings
 ):
     account = make_account()
     login(user=customer_login(account.email))
     settings(my_credits_enabled=False)
-    assert page(client)[0] == 404
+    status, html = page(client)
+    assert status == 200 and "My Credits is not available at this store." in html
+    assert account.id not in html
 
 
 @pytest.mark.parametrize("role", ["owner", "finance", "support"])
