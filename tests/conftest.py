@@ -228,3 +228,20 @@ def sql_statements(app):
             event.remove(db.engine, "before_cursor_execute", record)
 
     return collect
+
+
+@pytest.fixture
+def mailbox(app):
+    """An SMTP server on 127.0.0.1 that the app sends to (MAIL_SERVER set)."""
+    from aiosmtpd.controller import Controller
+
+    from .mail import Mailbox, free_port
+
+    box = Mailbox(free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=box.port)
+    try:
+        yield box
+    finally:
+        controller.stop()

@@ -18,8 +18,6 @@ from portal import outbox, people
 from portal.credit.ledger import write_transaction
 from portal.i18n import email_language, format_money, money, select_locale
 
-from .auth.conftest import Mailbox, free_port
-
 PAGE = "/account/password"  # a small page every logged-in user may open
 
 
@@ -238,21 +236,6 @@ def test_a_page_shows_money_the_same_way(client, login, make_account, purchase):
 
 
 # --- e-mails in the reader's language -----------------------------------------------------
-
-
-@pytest.fixture
-def mailbox(app):
-    """An SMTP server on 127.0.0.1 that the app sends to."""
-    from aiosmtpd.controller import Controller
-
-    box = Mailbox(free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=box.port)
-    try:
-        yield box
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -3,10 +3,7 @@ customers and staff see them (My Credits, the invoice page, the API, reminder e-
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-import socket
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -386,34 +383,6 @@ def test_an_exported_invoices_file_imports_back_unchanged(
 
 
 # --- reminder e-mails -----------------------------------------------------------------------
-
-
-class _Mailbox:
-    def __init__(self, port: int):
-        self.port, self.messages = port, []
-
-    async def handle_DATA(self, server, smtp_session, envelope):
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
-        return "250 OK"
-
-
-@pytest.fixture
-def mailbox(app):
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    box = _Mailbox(port)
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
-    try:
-        yield box
-    finally:
-        controller.stop()
 
 
 def test_reminders_carry_the_effective_link_and_how_to_pay(

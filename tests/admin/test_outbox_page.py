@@ -14,7 +14,6 @@ from portal import invitations, outbox, people
 from portal.credit.ledger import write_transaction
 from portal.models import AuditEvent, OutboxMessage, User
 
-from ..auth.conftest import Mailbox, free_port
 from ..conftest import ROLE_PASSWORD
 
 PUBLIC = "https://credit.store.example"
@@ -25,21 +24,6 @@ SMTP_NOTE = "No SMTP server configured: messages wait here until MAIL_SERVER is 
 @pytest.fixture(autouse=True)
 def public_url(app):
     app.config["PUBLIC_URL"] = PUBLIC
-
-
-@pytest.fixture
-def mailbox(app):
-    """An SMTP server on 127.0.0.1 that the app sends to (MAIL_SERVER set)."""
-    from aiosmtpd.controller import Controller
-
-    box = Mailbox(free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=box.port)
-    try:
-        yield box
-    finally:
-        controller.stop()
 
 
 def page(client, query="", headers=None):

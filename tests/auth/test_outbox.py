@@ -13,7 +13,7 @@ from portal import outbox, people
 from portal.credit.ledger import write_transaction
 from portal.models import OutboxMessage, User
 
-from .conftest import free_port
+from ..mail import free_port
 
 PUBLIC = "https://credit.store.example"
 

@@ -15,7 +15,7 @@ from portal import mail, outbox
 from portal.credit.ledger import write_transaction
 from portal.models import OutboxMessage
 
-from ..auth.conftest import free_port
+from ..mail import free_port
 
 
 class TlsMailbox:

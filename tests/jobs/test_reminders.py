@@ -15,8 +15,6 @@ from portal import credit, jobs, outbox, reminders
 from portal.extensions import db
 from portal.models import Account, AuditEvent, Holder, Invoice, OutboxMessage, Reminder, clock_at
 
-from ..auth.conftest import Mailbox, free_port
-
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")  # UTC−3 all year (no daylight saving since 2019)
 PUBLIC = "https://credit.store.example"
 BOUGHT = datetime(2030, 1, 1, 10, 0, tzinfo=SAO_PAULO)
@@ -35,21 +33,6 @@ def rule(when: str, days: int, time: str) -> dict:
 def store(app, settings):
     app.config["PUBLIC_URL"] = PUBLIC
     settings(timezone="America/Sao_Paulo", locale="en", currency="BRL")
-
-
-@pytest.fixture
-def mailbox(app):
-    """An SMTP server on 127.0.0.1 that the app sends to (MAIL_SERVER set)."""
-    from aiosmtpd.controller import Controller
-
-    box = Mailbox(free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=box.port)
-    try:
-        yield box
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
