@@ -15,6 +15,7 @@ itself can be watched with `watch(page, problems)`.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -156,3 +157,17 @@ def page(browser):
         context.close()
     if problems:
         pytest.fail("The browser reported:\n" + "\n".join(dict.fromkeys(problems)), pytrace=False)
+
+
+def log_in(page, url: str, email: str, landing: str = r"/admin$") -> None:
+    """Log in through the login form as `email` (role password) and land on `landing`."""
+    from playwright.sync_api import expect
+
+    from ..conftest import ROLE_PASSWORD
+
+    page.context.clear_cookies()
+    page.goto(f"{url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", ROLE_PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(landing))

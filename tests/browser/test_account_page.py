@@ -18,7 +18,7 @@ from portal import credit, people
 from portal.extensions import db
 
 from ..conftest import ROLE_PASSWORD
-from .conftest import watch
+from .conftest import log_in, watch
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -65,14 +65,6 @@ def _money(app, value) -> str:
         return money(Decimal(value))
 
 
-def _login(page: Page, url: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", OWNER)
-    page.fill("input[name=password]", ROLE_PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin$"))
-
-
 def _shots(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     for width in WIDTHS:
@@ -103,7 +95,7 @@ def test_account_page_journey(live_server, page: Page):
     data = _arrange(app)
     problems: list[str] = []
     watch(page, problems)
-    _login(page, url)
+    log_in(page, url, OWNER)
     page.goto(f"{url}/admin/accounts/{data['account']}")
 
     # The holders card fits its column: the long e-mail wraps, the cap form and Remove fit.

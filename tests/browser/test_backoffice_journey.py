@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.models import Invoice
 
 from ..conftest import ROLE_PASSWORD
+from .conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -52,18 +53,10 @@ def _arrange(app) -> dict:
         return {"account": acme.id, "friendly": [r.friendly_id for r in rows]}
 
 
-def _login(page: Page, url: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", "owner@store.example")
-    page.fill("input[name=password]", ROLE_PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin$"))
-
-
 def test_staff_journey(live_server, page: Page):
     data = _arrange(live_server.app)
     url = live_server.url
-    _login(page, url)
+    log_in(page, url, "owner@store.example")
 
     # Search an account as you type: the table changes and the URL keeps the search.
     page.goto(f"{url}/admin/accounts")

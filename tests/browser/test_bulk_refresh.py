@@ -22,6 +22,7 @@ from portal.extensions import db
 from portal.models import Invoice
 
 from ..conftest import ROLE_PASSWORD
+from .conftest import log_in
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -71,14 +72,6 @@ def _statuses(app, ids: list[str]) -> list[str]:
         return [db.session.get(Invoice, i).status for i in ids]
 
 
-def _login(page: Page, url: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", OWNER)
-    page.fill("input[name=password]", ROLE_PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin$"))
-
-
 def _snap(page: Page, name: str) -> None:
     """The whole page (the strip, the rows, the fixed toasts) at each width."""
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -97,7 +90,7 @@ def test_bulk_rows_refresh_in_place(live_server, page: Page):
     data = _arrange(live_server.app)
     url = live_server.url
     first, second, third = data["acme"]
-    _login(page, url)
+    log_in(page, url, OWNER)
     page.goto(f"{url}/admin/invoices")
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.post_data or "") if "/bulk" in r.url else None)
@@ -205,7 +198,7 @@ def test_select_all_matching_cancels_every_match_beyond_the_page(live_server, pa
         for _ in range(5):
             hold = credit.authorize(session, acme, "40", actor="t", payment_term="30/60/90/120")
             credit.settle(session, acme, hold.id, "40", actor="t")
-    _login(page, live_server.url)
+    log_in(page, live_server.url, OWNER)
     page.goto(f"{live_server.url}/admin/invoices")
     page.select_option("select[name=status]", "Opened")
     rows = page.locator("#invoices-table tbody tr")
@@ -230,7 +223,7 @@ def test_cancel_closes_the_strip_without_bootstrap(live_server, page: Page):
     """Without Bootstrap's script (no confirm modal, no alert plugin), Cancel still closes
     the strip and sends nothing."""
     data = _arrange(live_server.app)
-    _login(page, live_server.url)
+    log_in(page, live_server.url, OWNER)
     page.route("**/bootstrap.bundle.min.js", lambda route: route.abort())
     page.goto(f"{live_server.url}/admin/invoices?status=Opened")
     assert page.evaluate("() => window.bootstrap === undefined")

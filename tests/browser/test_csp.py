@@ -22,7 +22,7 @@ from portal.models import Invoice
 from portal.security import CONTENT_SECURITY_POLICY
 
 from ..conftest import ROLE_PASSWORD
-from .conftest import watch
+from .conftest import log_in, watch
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -71,15 +71,6 @@ def _arrange(app) -> dict:
         return {"account": acme.id}
 
 
-def _login(page: Page, url: str, email: str, landing: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", ROLE_PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(landing))
-
-
 def _visit(page: Page, url: str, name: str, problems: list[str]) -> None:
     """Open the page at each width: CSP header, no violation, a screenshot."""
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -99,7 +90,7 @@ def test_pages_keep_to_the_content_security_policy(live_server, page: Page):
     problems: list[str] = []
     watch(page, problems)
 
-    _login(page, url, OWNER, r"/admin$")
+    log_in(page, url, OWNER, r"/admin$")
     _visit(page, f"{url}/admin", "01-dashboard", problems)
     # chart.js drew the aging chart (its canvas sizing is script, which the CSP allows).
     page.wait_for_function("() => !!Chart.getChart(document.getElementById('aging-chart'))")
@@ -120,7 +111,7 @@ def test_pages_keep_to_the_content_security_policy(live_server, page: Page):
     _visit(page, f"{url}/admin/audit", "09-audit", problems)
     _visit(page, f"{url}/api/docs", "10-api-docs", problems)
 
-    _login(page, url, CUSTOMER, r"/my-credits$")
+    log_in(page, url, CUSTOMER, r"/my-credits$")
     _visit(page, f"{url}/my-credits", "11-my-credits", problems)
     usage = page.locator("progress.credit-usage")
     lines = page.locator("#payment-instructions .text-pre-line")

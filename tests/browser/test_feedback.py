@@ -21,6 +21,7 @@ from portal.extensions import db
 from portal.models import Invoice, User
 
 from ..conftest import ROLE_PASSWORD
+from .conftest import log_in
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -53,14 +54,6 @@ def _arrange(app) -> dict:
         return {"account": acme.id, "friendly": [r.friendly_id for r in rows]}
 
 
-def _login(page: Page, url: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", OWNER)
-    page.fill("input[name=password]", ROLE_PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin$"))
-
-
 def _invoices(page: Page, url: str, query: str = "") -> None:
     page.goto(f"{url}/admin/invoices{query}")
     page.wait_for_load_state("networkidle")  # the totals have loaded
@@ -86,7 +79,7 @@ def _status(page: Page, friendly: str):
 def test_confirm_dialog_on_an_htmx_button(live_server, page: Page):
     data = _arrange(live_server.app)
     fid = data["friendly"][0]
-    _login(page, live_server.url)
+    log_in(page, live_server.url, OWNER)
     _invoices(page, live_server.url)
     row = _status(page, fid)
     dialog = page.locator("#confirm-modal")
@@ -145,7 +138,7 @@ def test_confirm_dialog_on_an_htmx_button(live_server, page: Page):
 
 def test_confirm_dialog_on_a_plain_form(live_server, page: Page):
     data = _arrange(live_server.app)
-    _login(page, live_server.url)
+    log_in(page, live_server.url, OWNER)
     page.goto(f"{live_server.url}/admin/accounts/{data['account']}")
     dialog = page.locator("#confirm-modal")
     close = page.locator("#close-account")
@@ -185,7 +178,7 @@ def test_confirm_dialog_on_a_submit_button_with_formaction(live_server, page: Pa
     data = _arrange(live_server.app)
     with live_server.app.app_context():
         credit.authorize(db.session, data["account"], "250", actor="t", order_id="ORD-55")
-    _login(page, live_server.url)
+    log_in(page, live_server.url, OWNER)
     page.goto(f"{live_server.url}/admin/accounts/{data['account']}")
     order = page.locator("#orders tr", has_text="ORD-55")
     dialog = page.locator("#confirm-modal")
@@ -221,7 +214,7 @@ WATCH_BUSY = """
 def test_progress_while_a_request_runs(live_server, page: Page):
     data = _arrange(live_server.app)
     fid = data["friendly"][0]
-    _login(page, live_server.url)
+    log_in(page, live_server.url, OWNER)
     _invoices(page, live_server.url)
     held: list[Route] = []
     page.route(PAY, lambda route: held.append(route))  # held until the test lets it go
@@ -271,7 +264,7 @@ def test_progress_while_a_request_runs(live_server, page: Page):
 def test_a_server_failure_offers_retry(live_server, page: Page):
     data = _arrange(live_server.app)
     fid = data["friendly"][0]
-    _login(page, live_server.url)
+    log_in(page, live_server.url, OWNER)
     _invoices(page, live_server.url)
     failing = {"on": True}
 
@@ -304,7 +297,7 @@ def test_a_server_failure_offers_retry(live_server, page: Page):
 
 def test_a_network_failure_says_so(live_server, page: Page):
     data = _arrange(live_server.app)
-    _login(page, live_server.url)
+    log_in(page, live_server.url, OWNER)
     _invoices(page, live_server.url)
     page.route(PAY, lambda route: route.abort("connectionrefused"))
     _status(page, data["friendly"][0]).get_by_role("button", name="Paid").click()
@@ -316,7 +309,7 @@ def test_a_network_failure_says_so(live_server, page: Page):
 def test_a_refusal_shows_the_servers_message(live_server, page: Page):
     data = _arrange(live_server.app)
     fid = data["friendly"][0]
-    _login(page, live_server.url)
+    log_in(page, live_server.url, OWNER)
     _invoices(page, live_server.url)
     row = _status(page, fid)
     alert = page.locator("#feedback-alerts [role=alert]")
@@ -349,7 +342,7 @@ def test_a_refusal_shows_the_servers_message(live_server, page: Page):
 def test_a_lost_session_offers_to_log_in_again(live_server, page: Page):
     data = _arrange(live_server.app)
     fid = data["friendly"][0]
-    _login(page, live_server.url)
+    log_in(page, live_server.url, OWNER)
     listing = "/admin/invoices?status=Opened&sort=-due_date"
     _invoices(page, live_server.url, listing.removeprefix("/admin/invoices"))
     page.context.clear_cookies()
@@ -379,7 +372,7 @@ def test_a_lost_session_offers_to_log_in_again(live_server, page: Page):
 def test_a_toast_after_marking_paid_does_not_move_the_layout(live_server, page: Page):
     data = _arrange(live_server.app)
     fid = data["friendly"][0]
-    _login(page, live_server.url)
+    log_in(page, live_server.url, OWNER)
     _invoices(page, live_server.url)
     table = page.locator("#invoices-table table")
     before = table.bounding_box()

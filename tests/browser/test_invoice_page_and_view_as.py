@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, Holder, Invoice
 
 from ..conftest import ROLE_PASSWORD
-from .conftest import watch
+from .conftest import log_in, watch
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -60,14 +60,6 @@ def _arrange(app) -> dict:
         }
 
 
-def _login(page: Page, url: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", FINANCE)
-    page.fill("input[name=password]", ROLE_PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin$"))
-
-
 def _shots(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     for width in WIDTHS:
@@ -84,7 +76,7 @@ def test_invoice_page_from_the_list_and_its_timeline(live_server, page: Page):
     data = _arrange(live_server.app)
     problems: list[str] = []
     watch(page, problems)
-    _login(page, live_server.url)
+    log_in(page, live_server.url, FINANCE)
     page.goto(f"{live_server.url}/admin/invoices?q={data['friendly']}")
     page.get_by_role("link", name=data["friendly"], exact=True).first.click()
     expect(page).to_have_url(re.compile(f"/admin/invoices/{data['invoice']}$"))
@@ -105,7 +97,7 @@ def test_view_as_a_dependent_is_read_only_and_audited(live_server, page: Page):
     data = _arrange(live_server.app)
     problems: list[str] = []
     watch(page, problems)
-    _login(page, live_server.url)
+    log_in(page, live_server.url, FINANCE)
     page.goto(f"{live_server.url}/admin/accounts/{data['account']}")
     page.get_by_role("link", name=re.compile("View as customer kid@family.example")).click()
     banner = page.locator("#viewing-as")

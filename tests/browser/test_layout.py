@@ -24,6 +24,7 @@ from portal.extensions import db
 from portal.models import Invoice
 
 from ..conftest import ROLE_PASSWORD
+from .conftest import log_in
 
 pytestmark = pytest.mark.browser
 ACCESSIBLE_NAMES = (
@@ -116,15 +117,6 @@ def _arrange(app) -> dict:
             "batch": batch.id,
             "friendly": [r.friendly_id for r in rows],
         }
-
-
-def _login(page: Page, url: str, email: str, landing: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", ROLE_PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(landing))
 
 
 # What scrolls sideways: the page, and the elements sticking out past its right edge.
@@ -276,7 +268,7 @@ def _section(page: Page, url: str, label: str) -> None:
 def test_back_office_pages_fit_and_name_their_fields(live_server, page: Page):
     data = _arrange(live_server.app)
     url = live_server.url
-    _login(page, url, OWNER, r"/admin$")
+    log_in(page, url, OWNER, r"/admin$")
     _check(page, f"{url}/admin", "01-dashboard")
     _check(page, f"{url}/admin/accounts", "02-accounts")
     _check(page, f"{url}/admin/accounts/{data['account']}", "03-account")
@@ -311,7 +303,7 @@ def test_back_office_pages_fit_and_name_their_fields(live_server, page: Page):
 def test_the_nav_highlights_the_section_and_skips_to_content(live_server, page: Page):
     data = _arrange(live_server.app)
     url = live_server.url
-    _login(page, url, OWNER, r"/admin$")
+    log_in(page, url, OWNER, r"/admin$")
     page.set_viewport_size({"width": 1366, "height": 900})
 
     # The first Tab reaches "Skip to content", shown while focused; it leads to the content.
@@ -351,7 +343,7 @@ def test_the_nav_highlights_the_section_and_skips_to_content(live_server, page: 
     expect(page).to_have_url(re.compile(r"/login$"))
 
     # On a phone the menu is in the collapsed nav.
-    _login(page, url, OWNER, r"/admin$")
+    log_in(page, url, OWNER, r"/admin$")
     page.set_viewport_size({"width": 390, "height": 844})
     page.get_by_role("button", name="Toggle navigation").click()
     menu.click()
@@ -365,7 +357,7 @@ def test_customer_and_login_pages_fit_and_name_their_fields(live_server, page: P
     page.context.clear_cookies()
     _check(page, f"{url}/login", "20-login", nav=False)
     _check(page, f"{url}/reset", "21-reset", nav=False)
-    _login(page, url, CUSTOMER, r"/my-credits$")
+    log_in(page, url, CUSTOMER, r"/my-credits$")
     _check(page, f"{url}/my-credits", "22-my-credits")
     _check(page, f"{url}/checkout", "23-checkout")
     _section(page, f"{url}/my-credits?tab=paid", "My Credits")

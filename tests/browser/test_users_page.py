@@ -14,6 +14,7 @@ from portal import credit, people
 from portal.extensions import db
 
 from ..conftest import ROLE_PASSWORD
+from .conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -46,20 +47,12 @@ def _arrange(app) -> None:
         session.commit()
 
 
-def _login(page: Page, url: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", "owner@store.example")
-    page.fill("input[name=password]", ROLE_PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin$"))
-
-
 @pytest.mark.parametrize("width", [1366, 390])
 def test_users_page_tabs_search_and_confirmations(live_server, page: Page, width):
     _arrange(live_server.app)
     url = live_server.url
     page.set_viewport_size({"width": width, "height": 900})
-    _login(page, url)
+    log_in(page, url, "owner@store.example")
     table = page.locator("#users-table")
 
     page.goto(f"{url}/admin/users")
