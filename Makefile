@@ -4,6 +4,7 @@ VENV        := .venv
 BIN         := $(VENV)/bin
 FLASK       := $(BIN)/flask --app portal
 PIP_STAMP   := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 NPM_STAMP   := node_modules/.package-lock.json
 VENDOR_DIR  := static/vendor
 VENDOR      := $(VENDOR_DIR)/htmx.min.js \
@@ -55,9 +56,10 @@ dev: setup
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: setup
-	@if [ -d benchmarks ]; then $(BIN)/python -m benchmarks; \
-	else echo "No benchmarks/ folder: nothing to run."; fi
+# Speed over HTTP (gunicorn) on SQLite and PostgreSQL, beside a Flask-Admin peer; the stores
+# are built once per size under bench/cache/. BENCH_ARGS="--accounts 2000 --invoices 20000".
+bench: setup $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 lint: $(PIP_STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -74,6 +76,11 @@ $(BIN)/python:
 # Re-install only when pyproject.toml is newer than the stamp.
 $(PIP_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+# The bench extra (Flask-Admin, requests, psutil) only for `make bench`.
+$(BENCH_STAMP): pyproject.toml $(PIP_STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	@touch $@
 
 # --- Front-end libraries (npm) ------------------------------------------------

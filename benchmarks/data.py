@@ -2,6 +2,8 @@
 
 The rows are consistent with the ledger (each invoice has its Invoice entry, each
 account its Credit entry, cached balances equal Σ entries), so `credit verify` holds.
+With `heavy_invoices`, one more account (HEAVY_ACCOUNT, main holder HEAVY_EMAIL) gets that
+many invoices of its own on top of the M: the customer My Credits is timed for.
 """
 
 from __future__ import annotations
@@ -16,31 +18,40 @@ from portal.credit.bulk import _insert_many
 from portal.models import Account, Holder, Invoice, PreAuthorization, StatementEntry
 from portal.search import words
 
+HEAVY_ACCOUNT = "99999999999_Other"
+HEAVY_EMAIL = "heavy@bench.example"
 
-def build_store(session: Session, accounts: int, invoices: int, seed: int = 1) -> None:
-    """Fill an empty database with `accounts` accounts and `invoices` invoices."""
+
+def build_store(
+    session: Session, accounts: int, invoices: int, seed: int = 1, *, heavy_invoices: int = 0
+) -> None:
+    """Fill an empty database with `accounts` accounts and `invoices` invoices (plus, with
+    `heavy_invoices`, the account HEAVY_ACCOUNT holding that many more)."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
     today = date.today()
     account_rows, holder_rows, entry_rows = [], [], []
     per_account = max(1, invoices // accounts)
     balances = {}
-    for n in range(accounts):
+    buyers = [(n, f"buyer{n}@bench.example", f"Company {n}") for n in range(accounts)]
+    if heavy_invoices:
+        buyers.append((int(HEAVY_ACCOUNT[:11]), HEAVY_EMAIL, "Company Heavy"))
+    for n, email, name in buyers:
         account_id = f"{n:011d}_Other"
         limit = Decimal(rng.choice([1000, 5000, 20000, 100000]))
+        if account_id == HEAVY_ACCOUNT:
+            limit = Decimal(10_000_000)
         balances[account_id] = limit
         account_rows.append(
             {
                 "id": account_id,
                 "document": f"{n:011d}",
                 "document_type": "Other",
-                "email": f"buyer{n}@bench.example",
-                "name": f"Company {n}",
+                "email": email,
+                "name": name,
                 "description": "",
-                "search_text": words(
-                    account_id, f"{n:011d}", f"buyer{n}@bench.example", f"Company {n}"
-                ),
-                "status": "Open" if n % 20 else "Closed",
+                "search_text": words(account_id, f"{n:011d}", email, name),
+                "status": "Open" if n % 20 or account_id == HEAVY_ACCOUNT else "Closed",
                 "credit_limit": limit,
                 "tolerance": Decimal("0.1"),
                 "balance": limit,
@@ -53,7 +64,7 @@ def build_store(session: Session, accounts: int, invoices: int, seed: int = 1) -
             {
                 "id": f"h{n:031d}",
                 "account_id": account_id,
-                "email": f"buyer{n}@bench.example",
+                "email": email,
                 "level": 1,
                 "created_at": now,
             }
@@ -73,8 +84,10 @@ def build_store(session: Session, accounts: int, invoices: int, seed: int = 1) -
         )
     hold_rows, invoice_rows = [], []
     statuses = ["Opened", "Opened", "Paid", "Cancelled"]
-    for i in range(invoices):
+    for i in range(invoices + heavy_invoices):
         account_id = f"{(i // per_account) % accounts:011d}_Other"
+        if i >= invoices:
+            account_id = HEAVY_ACCOUNT
         tid = f"B{i:015d}"
         value = Decimal(rng.randint(100, 50000)) / 100
         status = statuses[i % 4]
