@@ -4,6 +4,10 @@ The rows come from the same listing query as the page (so the filters mean the s
 read in batches as plain columns (no ORM objects), and written as CSV chunks, so memory
 stays flat whatever the number of rows. The invoices file can be edited and imported
 back as it is (its first columns are the import columns).
+
+The header row is canonical English (the JSON API's files) or, for a person downloading
+from the back office, in their language (`translated`): worded once per file, before the
+rows stream; the values are the same either way. The import reads the translated titles.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from . import listing
-from .imports import csv_lines, neutralize
+from .imports import csv_lines, neutralize, titles
 from .models import Account, Invoice
 
 INVOICE_COLUMNS = [
@@ -91,10 +95,13 @@ def export_csv(
     query: listing.ListingQuery,
     *extra,
     dialect: str = "comma",
+    translated: bool = False,
 ) -> Iterator[str]:
     """CSV text chunks of the filtered list ('comma' UTF-8, or 'excel': semicolon + BOM and
-    decimal commas)."""
+    decimal commas); the header in the reader's language when `translated`."""
     header = [name for name, _ in COLUMNS[spec.name]]
+    if translated:
+        header = titles(header)
     rows = export_rows(session, spec, query, *extra, decimal_comma=dialect == "excel")
     return csv_lines(header, rows, dialect, neutralized=True)
 
@@ -106,11 +113,14 @@ def csv_response(
     filename: str,
     *,
     excel: bool = False,
+    translated: bool = False,
 ):
-    """A streamed CSV download of the filtered list (for views; Excel: ';' and a BOM)."""
+    """A streamed CSV download of the filtered list (for views; Excel: ';' and a BOM); the
+    header in the viewer's language when `translated` (the back office), else canonical."""
     from flask import Response, stream_with_context
 
-    chunks = export_csv(session, spec, query, dialect="excel" if excel else "comma")
+    dialect = "excel" if excel else "comma"
+    chunks = export_csv(session, spec, query, dialect=dialect, translated=translated)
     return Response(
         stream_with_context(chunks),
         mimetype="text/csv",

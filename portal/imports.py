@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .credit.errors import InvalidInput
 from .numbers import parse_number
@@ -57,8 +59,9 @@ INVOICE_COLUMNS = {
         "id del titulo",
         "factura",
         "id de factura",
+        "id de la factura",
     ),
-    "friendly_id": ("friendly id", "friendlyid", "id amigavel", "codigo"),
+    "friendly_id": ("friendly id", "friendlyid", "id amigavel", "id amigable", "codigo"),
     "status": ("status", "situacao", "estado"),
     "payment_link": ("payment link", "link de pagamento", "enlace de pago", "link de pago"),
     "observation": ("observation", "observacao", "observacion", "observaciones"),
@@ -72,6 +75,38 @@ INVOICE_TEMPLATE = [
     "Observation",
     "Paid amount",
 ]
+# The title of each column of the files a person downloads (the import templates, the
+# back-office exports, the rejected rows), by its canonical English title, which the JSON
+# API's files keep. The reader knows every import column by its title in each language
+# (ACCOUNT_COLUMNS, INVOICE_COLUMNS); the other columns of an export are ignored on import.
+COLUMN_TITLES = {
+    "Email": _l("Email"),
+    "Document": _l("Document"),
+    "Document Type": _l("Document Type"),
+    "Credit limit": _l("Credit limit"),
+    "Tolerance rate": _l("Tolerance rate"),
+    "Name": _l("Name"),
+    "Dependents": _l("Dependents"),
+    "Invoice id": _l("Invoice id"),
+    "Friendly id": _l("Friendly id"),
+    "Status": _l("Status"),
+    "Payment link": _l("Payment link"),
+    "Observation": _l("Observation"),
+    "Paid amount": _l("Paid amount"),
+    "Value": _l("Value"),
+    "Due date": _l("Due date"),
+    "Original due date": _l("Original due date"),
+    "Installment": _l("Installment"),
+    "Installments": _l("Installments"),
+    "Order id": _l("Order id"),
+    "Transaction id": _l("Transaction id"),
+    "Account": _l("Account"),
+    "Balance": _l("Balance"),
+    "Pre-authorized": _l("Pre-authorized"),
+    "Account id": _l("Account id"),
+    "Created at": _l("Created at"),
+    "Error": _l("Error"),
+}
 NUMERIC = {"credit_limit", "tolerance", "paid_amount"}
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -86,6 +121,17 @@ class Table:
     encoding: str
 
 
+def title(name: str) -> str:
+    """A canonical column title in the reader's language: 'Credit limit' → 'Limite de
+    crédito' (pt_BR); a title without a translation stays as it is."""
+    return str(COLUMN_TITLES.get(name, name))
+
+
+def titles(header: Iterable[str]) -> list[str]:
+    """A header of canonical column titles in the reader's language."""
+    return [title(name) for name in header]
+
+
 def _fold(text: str) -> str:
     """Lower-case, strip accents and spaces: 'Límite de Crédito ' → 'limite de credito'."""
     text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
@@ -94,13 +140,13 @@ def _fold(text: str) -> str:
 
 def _decode(content: bytes) -> tuple[str, str]:
     if b"\x00" in content[:4096]:
-        raise InvalidInput("not_csv", "The file is not a CSV text file.", "file")
+        raise InvalidInput("not_csv", _("The file is not a CSV text file."), "file")
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
             return content.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise InvalidInput("not_csv", "The file's text encoding is not recognised.", "file")
+    raise InvalidInput("not_csv", _("The file's text encoding is not recognised."), "file")
 
 
 def _delimiter(text: str) -> str:
@@ -114,11 +160,13 @@ def read_table(content: bytes, kind: str, max_bytes: int = MAX_BYTES) -> Table:
     """Parse an accounts or invoices CSV; refuse with a clear message what is not one."""
     if len(content) > max_bytes:
         raise InvalidInput(
-            "file_too_large", f"The file is larger than the limit of {_size(max_bytes)}.", "file"
+            "file_too_large",
+            _("The file is larger than the limit of %(size)s.", size=_size(max_bytes)),
+            "file",
         )
     text, encoding = _decode(content)
     if not text.strip():
-        raise InvalidInput("empty_file", "The file is empty.", "file")
+        raise InvalidInput("empty_file", _("The file is empty."), "file")
     delimiter = _delimiter(text)
     try:
         frame = pd.read_csv(
@@ -131,7 +179,9 @@ def read_table(content: bytes, kind: str, max_bytes: int = MAX_BYTES) -> Table:
             quoting=csv.QUOTE_MINIMAL,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
-        raise InvalidInput("not_csv", f"The file is not a readable CSV: {error}", "file") from None
+        raise InvalidInput(
+            "not_csv", _("The file is not a readable CSV: %(error)s", error=error), "file"
+        ) from None
     known = ACCOUNT_COLUMNS if kind == "accounts" else INVOICE_COLUMNS
     mapping = _map_columns(frame.columns, known)
     _check_required(kind, mapping)
@@ -167,14 +217,21 @@ def _map_columns(headers: Iterable[str], known: dict[str, tuple[str, ...]]) -> d
 def _check_required(kind: str, mapping: dict[str, str]) -> None:
     found = set(mapping.values())
     if kind == "accounts":
-        missing = [
+        missing = titles(
             ACCOUNT_TEMPLATE[i] for i, name in enumerate(ACCOUNT_REQUIRED) if name not in found
-        ]
+        )
     else:
-        missing = [] if found & {"invoice_id", "friendly_id"} else ["Invoice id or Friendly id"]
+        either = _(
+            "%(invoice)s or %(friendly)s",
+            invoice=title("Invoice id"),
+            friendly=title("Friendly id"),
+        )
+        missing = [] if found & {"invoice_id", "friendly_id"} else [either]
     if missing:
         raise InvalidInput(
-            "missing_columns", f"Missing required columns: {', '.join(missing)}.", "file"
+            "missing_columns",
+            _("Missing required columns: %(columns)s.", columns=", ".join(missing)),
+            "file",
         )
 
 
@@ -271,7 +328,8 @@ def csv_lines(
 
 
 def template_csv(kind: str) -> str:
-    """The downloadable template of an import, with one example row."""
+    """The downloadable template of an import, with one example row; its header in the
+    reader's language (the reader takes the titles of all three)."""
     if kind == "accounts":
         example = [
             "buyer@example.com",
@@ -286,7 +344,7 @@ def template_csv(kind: str) -> str:
     else:
         example = ["", "12345678", "Paid", "https://pay.example/123", "Paid by PIX", ""]
         header = INVOICE_TEMPLATE
-    return "".join(csv_lines(header, [example]))
+    return "".join(csv_lines(titles(header), [example]))
 
 
 def rows_csv(header: list[str], rows: list[list[str]]) -> str:

@@ -91,7 +91,7 @@ def invite_login(
         if user is None:
             user = people.create_user(session, email, role, actor=actor)
         elif user.role != "customer" and not staff:
-            raise Conflict("not_a_customer", f"{email} is a staff login.", "email")
+            raise Conflict("not_a_customer", _("%(email)s is a staff login.", email=email), "email")
         if user.password_hash or not user.active:
             return user, False
         if not _waiting(session, "invitation", user):

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, after_this_request, current_app, has_request_context, request
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -363,18 +364,22 @@ def send_again(session: Session, row_id: int, *, actor: str) -> OutboxMessage:
     with write_transaction(session):
         row = session.get(OutboxMessage, row_id, populate_existing=True)
         if row is None:
-            raise NotFound("message_not_found", f"Outbox message {row_id} does not exist.")
+            raise NotFound(
+                "message_not_found", _("Outbox message %(id)s does not exist.", id=row_id)
+            )
         user = _link_user(session, row) if row.topic in LINK_TOPICS else None
         row = session.get(OutboxMessage, row_id, populate_existing=True, with_for_update=True)
         if row.kind != "email":
             raise Conflict(
-                "webhook_delivery", "Webhook deliveries are sent again from the Webhooks page."
+                "webhook_delivery", _("Webhook deliveries are sent again from the Webhooks page.")
             )
         if not may_send_again(row):
             raise Conflict(
                 "not_stuck",
-                "Only a failed message, or a pending one whose last attempt failed, "
-                "can be sent again.",
+                _(
+                    "Only a failed message, or a pending one whose last attempt failed, "
+                    "can be sent again."
+                ),
             )
         if user is not None:
             people.end_sessions(session, user.id)  # every older link of this login dies
@@ -407,12 +412,15 @@ def _link_user(session: Session, row: OutboxMessage) -> User:
     if user is None or not user.active or user.email != row.recipient:
         raise Conflict(
             "obsolete",
-            "This message is no longer needed: its login was removed, deactivated "
-            "or has another e-mail address now.",
+            _(
+                "This message is no longer needed: its login was removed, deactivated "
+                "or has another e-mail address now."
+            ),
         )
     if row.topic == "invitation" and user.password_hash:
         raise Conflict(
-            "obsolete", "This invitation is no longer needed: the login has chosen a password."
+            "obsolete",
+            _("This invitation is no longer needed: the login has chosen a password."),
         )
     return user
 

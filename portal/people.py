@@ -7,6 +7,7 @@ import hmac
 import secrets
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -41,10 +42,11 @@ def min_password(role: str) -> int:
 def _check_password(password: str, role: str) -> str:
     minimum = min_password(role)
     if len(password or "") < minimum:
-        kind = "a staff" if role in STAFF_ROLES else "a customer"
-        raise InvalidInput(
-            "weak_password", f"Use at least {minimum} characters for {kind} password.", "password"
-        )
+        if role in STAFF_ROLES:
+            message = _("Use at least %(num)s characters for a staff password.", num=minimum)
+        else:
+            message = _("Use at least %(num)s characters for a customer password.", num=minimum)
+        raise InvalidInput("weak_password", message, "password")
     return password
 
 
@@ -60,16 +62,22 @@ def create_user(
     """Create a login. A customer must be a holder of at least one account."""
     email = normalize_email(email)
     if role not in ROLES:
-        raise InvalidInput("invalid_role", f"Role must be one of {', '.join(ROLES)}.", "role")
+        raise InvalidInput(
+            "invalid_role", _("Role must be one of %(roles)s.", roles=", ".join(ROLES)), "role"
+        )
     if password is not None:
         _check_password(password, role)
     with write_transaction(session):
         if session.scalar(select(User.id).where(User.email == email)):
-            raise Conflict("duplicate_email", f"{email} already has a login.", "email")
+            raise Conflict(
+                "duplicate_email", _("%(email)s already has a login.", email=email), "email"
+            )
         if role == "customer" and not session.scalar(
             select(Holder.id).where(Holder.email == email)
         ):
-            raise Conflict("not_a_holder", f"{email} is not a holder of any account.", "email")
+            raise Conflict(
+                "not_a_holder", _("%(email)s is not a holder of any account.", email=email), "email"
+            )
         user = User(
             email=email,
             role=role,
@@ -108,7 +116,11 @@ def set_language(session: Session, user_id: int, language: str) -> None:
     from .i18n import SUPPORTED  # (i18n → numbers → credit → … → people)
 
     if language not in SUPPORTED:
-        raise InvalidInput("invalid_language", f"Unknown language {language!r}.", "language")
+        raise InvalidInput(
+            "invalid_language",
+            _("Unknown language %(language)s.", language=repr(language)),
+            "language",
+        )
     with write_transaction(session):
         session.execute(
             update(User)
@@ -155,7 +167,9 @@ def parse_scopes(text: str) -> list[str]:
     unknown = [s for s in wanted if s not in SCOPES]
     if unknown or not wanted:
         raise InvalidInput(
-            "invalid_scopes", f"Scopes must be 'all' or some of: {', '.join(SCOPES)}.", "scopes"
+            "invalid_scopes",
+            _("Scopes must be 'all' or some of: %(scopes)s.", scopes=", ".join(SCOPES)),
+            "scopes",
         )
     return wanted
 
@@ -166,7 +180,7 @@ def create_api_key(
     """Create a key; returns it with its token, which is shown once and stored hashed."""
     label = str(label or "").strip()[:120]
     if not label:
-        raise InvalidInput("label_required", "A label is required.", "label")
+        raise InvalidInput("label_required", _("A label is required."), "label")
     token = secrets.token_urlsafe(32)
     with write_transaction(session):
         key = ApiKey(
@@ -287,7 +301,7 @@ def invite_customer(session: Session, email: str, *, actor: str) -> User:
     if user is None:
         return create_user(session, email, "customer", actor=actor)
     if user.role != "customer":
-        raise Conflict("not_a_customer", f"{email} is a staff login.", "email")
+        raise Conflict("not_a_customer", _("%(email)s is a staff login.", email=email), "email")
     return user
 
 
@@ -332,7 +346,9 @@ def change_user(
     store out by mistake; another owner has to do it.
     """
     if role is not None and role not in ROLES:
-        raise InvalidInput("invalid_role", f"Role must be one of {', '.join(ROLES)}.", "role")
+        raise InvalidInput(
+            "invalid_role", _("Role must be one of %(roles)s.", roles=", ".join(ROLES)), "role"
+        )
     with write_transaction(session):
         # The login and every active owner, locked in id order: two owners demoting each
         # other at once cannot both see the other one still in charge (PostgreSQL; SQLite
@@ -346,25 +362,27 @@ def change_user(
         ).all()
         user = next((u for u in locked if u.id == user_id), None)
         if user is None:
-            raise NotFound("user_not_found", f"User {user_id} does not exist.")
+            raise NotFound("user_not_found", _("User %(user)s does not exist.", user=user_id))
         new_role = role if role is not None else user.role
         new_active = active if active is not None else user.active
         if acting_user_id is not None and user.id == acting_user_id:
             if user.active and not new_active:
                 raise Conflict(
-                    "own_login", "You cannot deactivate your own login; ask another owner."
+                    "own_login", _("You cannot deactivate your own login; ask another owner.")
                 )
             if new_role != user.role:
-                raise Conflict("own_role", "You cannot change your own role; ask another owner.")
+                raise Conflict("own_role", _("You cannot change your own role; ask another owner."))
         was_owner = user.role == "owner" and user.active
         steps_down = was_owner and (new_role != "owner" or not new_active)
         others = [u for u in locked if u.role == "owner" and u.active and u.id != user.id]
         if steps_down and not others:
-            raise Conflict("last_owner", "The store must keep at least one active owner.")
+            raise Conflict("last_owner", _("The store must keep at least one active owner."))
         if new_role == "customer" and not session.scalar(
             select(Holder.id).where(Holder.email == user.email)
         ):
-            raise Conflict("not_a_holder", f"{user.email} is not a holder of any account.")
+            raise Conflict(
+                "not_a_holder", _("%(email)s is not a holder of any account.", email=user.email)
+            )
         if user.active and not new_active:
             user.session_version = User.session_version + 1  # its sessions end now
         user.role, user.active = new_role, new_active

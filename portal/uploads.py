@@ -209,7 +209,9 @@ def discard_batch(session: Session, batch_id: int, actor: str) -> ImportBatch:
 
 
 def rejected_rows_csv(plan, table_rows: list[tuple[int, dict]], kind: str) -> Iterator[str]:
-    """The rejected rows as a streamed CSV with an Error column, to fix and upload again."""
+    """The rejected rows as a streamed CSV with an Error column, to fix and upload again;
+    its header and errors in the reader's language (worded now: the response streams
+    after the request)."""
     header = imports.ACCOUNT_TEMPLATE if kind == "accounts" else imports.INVOICE_TEMPLATE
     names = (
         ["email", "document", "document_type", "credit_limit", "tolerance", "name", "dependents"]
@@ -217,11 +219,12 @@ def rejected_rows_csv(plan, table_rows: list[tuple[int, dict]], kind: str) -> It
         else list(imports.INVOICE_COLUMNS)
     )
     raw = dict(table_rows)
-
-    def lines():
-        for result in plan.rejected:
-            values = raw.get(result.row, {})
-            reason = "; ".join(f"{column}: {message}" for column, message in result.errors)
-            yield [values.get(name, "") for name in names] + [f"Row {result.row}: {reason}"]
-
-    return imports.csv_lines([*header, "Error"], lines())
+    lines = []
+    for result in plan.rejected:
+        values = raw.get(result.row, {})
+        reason = "; ".join(
+            f"{imports.title(column)}: {message}" for column, message in result.errors
+        )
+        error = _("Row %(row)s: %(reasons)s", row=result.row, reasons=reason)
+        lines.append([values.get(name, "") for name in names] + [error])
+    return imports.csv_lines(imports.titles([*header, "Error"]), lines)

@@ -47,6 +47,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -156,44 +157,50 @@ def resolve_target(url: str, *, allow_private: bool | None = None) -> list[str]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as error:
-        raise TargetRefused(f"not a valid URL ({error})") from None
+        raise TargetRefused(_("not a valid URL (%(error)s)", error=error)) from None
     scheme, host = parts.scheme.lower(), parts.hostname
     if scheme not in ("https", "http") or not host:
-        raise TargetRefused("the URL must start with https:// and name a host")
+        raise TargetRefused(_("the URL must start with https:// and name a host"))
     if parts.username or parts.password:
-        raise TargetRefused("the URL must not carry a user name or password")
+        raise TargetRefused(_("the URL must not carry a user name or password"))
     try:
         infos = socket.getaddrinfo(
             host, port or (443 if scheme == "https" else 80), type=socket.SOCK_STREAM
         )
     except (OSError, UnicodeError):
-        raise TargetRefused(f"the host {host} does not resolve") from None
+        raise TargetRefused(_("the host %(host)s does not resolve", host=host)) from None
     addresses = list(dict.fromkeys(info[4][0].split("%")[0] for info in infos))
     private = [a for a in addresses if not _public(ipaddress.ip_address(a))]
     if private and not allow_private:
         raise TargetRefused(
-            f"{host} resolves to a private, loopback or reserved address ({private[0]}): "
-            "webhooks only go to public addresses"
+            _(
+                "%(host)s resolves to a private, loopback or reserved address (%(address)s): "
+                "webhooks only go to public addresses",
+                host=host,
+                address=private[0],
+            )
         )
     if scheme == "http" and not (allow_private and len(private) == len(addresses)):
-        raise TargetRefused("the URL must use https")
+        raise TargetRefused(_("the URL must use https"))
     return addresses
 
 
 def _clean_url(url) -> str:
     url = str(url or "").strip()
     if not url:
-        raise InvalidInput("invalid_url", "The URL is required.", "url")
+        raise InvalidInput("invalid_url", _("The URL is required."), "url")
     if len(url) > 1000:
-        raise InvalidInput("invalid_url", "The URL is longer than 1000 characters.", "url")
+        raise InvalidInput("invalid_url", _("The URL is longer than 1000 characters."), "url")
     if any(ord(c) < 33 or ord(c) == 127 for c in url):
-        raise InvalidInput("invalid_url", "The URL must not contain spaces.", "url")
+        raise InvalidInput("invalid_url", _("The URL must not contain spaces."), "url")
     if "#" in url:
-        raise InvalidInput("invalid_url", "The URL must not have a #fragment.", "url")
+        raise InvalidInput("invalid_url", _("The URL must not have a #fragment."), "url")
     try:
         resolve_target(url)
     except TargetRefused as error:
-        raise InvalidInput("invalid_url", f"URL refused: {error}.", "url") from None
+        raise InvalidInput(
+            "invalid_url", _("URL refused: %(reason)s.", reason=error), "url"
+        ) from None
     return url
 
 
@@ -202,14 +209,18 @@ def _clean_events(events) -> list[str]:
         events = [e.strip() for e in events.split(",") if e.strip()]
     events = [str(e) for e in events or ()]
     if not events:
-        raise InvalidInput("invalid_events", "Choose at least one event (or all).", "events")
+        raise InvalidInput("invalid_events", _("Choose at least one event (or all)."), "events")
     if ALL in events or "all" in events:
         return [ALL]
     unknown = [e for e in events if e not in EVENTS]
     if unknown:
         raise InvalidInput(
             "invalid_events",
-            f"Unknown event {unknown[0]}; known: {', '.join(EVENTS)}.",
+            _(
+                "Unknown event %(event)s; known: %(known)s.",
+                event=unknown[0],
+                known=", ".join(EVENTS),
+            ),
             "events",
         )
     return [e for e in EVENTS if e in events]
@@ -248,7 +259,10 @@ def add_endpoint(session: Session, url, events, *, actor: str) -> tuple[WebhookE
 def get_endpoint(session: Session, endpoint_id) -> WebhookEndpoint:
     endpoint = session.get(WebhookEndpoint, _int(endpoint_id), populate_existing=True)
     if endpoint is None:
-        raise NotFound("endpoint_not_found", f"Webhook endpoint {endpoint_id} does not exist.")
+        raise NotFound(
+            "endpoint_not_found",
+            _("Webhook endpoint %(endpoint)s does not exist.", endpoint=endpoint_id),
+        )
     return endpoint
 
 
@@ -289,7 +303,10 @@ def _locked_endpoint(session: Session, endpoint_id) -> WebhookEndpoint:
         WebhookEndpoint, _int(endpoint_id), populate_existing=True, with_for_update=True
     )
     if endpoint is None:
-        raise NotFound("endpoint_not_found", f"Webhook endpoint {endpoint_id} does not exist.")
+        raise NotFound(
+            "endpoint_not_found",
+            _("Webhook endpoint %(endpoint)s does not exist.", endpoint=endpoint_id),
+        )
     return endpoint
 
 
@@ -446,10 +463,14 @@ def redeliver(session: Session, event_id: str, endpoint_id, *, actor: str) -> Ou
     with write_transaction(session):
         endpoint = _locked_endpoint(session, endpoint_id)
         if not endpoint.active:
-            raise Conflict("endpoint_inactive", "The endpoint is not active; reactivate it first.")
+            raise Conflict(
+                "endpoint_inactive", _("The endpoint is not active; reactivate it first.")
+            )
         event = session.get(WebhookEvent, str(event_id))
         if event is None:
-            raise NotFound("event_not_found", f"Webhook event {event_id} does not exist.")
+            raise NotFound(
+                "event_not_found", _("Webhook event %(event)s does not exist.", event=event_id)
+            )
         key = f"webhook:{endpoint.id}:{event.id}"
         row = session.scalar(
             select(OutboxMessage).where(OutboxMessage.dedupe_key == key).with_for_update()
@@ -457,7 +478,7 @@ def redeliver(session: Session, event_id: str, endpoint_id, *, actor: str) -> Ou
         if row is None:
             row = _enqueue(session, endpoint.id, event.id, event.type)
         elif row.status == "pending":
-            raise Conflict("already_pending", "This delivery is already waiting to be sent.")
+            raise Conflict("already_pending", _("This delivery is already waiting to be sent."))
         else:
             row.status, row.attempts, row.last_error = "pending", 0, ""
             row.next_attempt_at, row.sent_at = clock_now(), None

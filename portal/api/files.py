@@ -8,6 +8,7 @@ portal/imports.py and portal/exports.py, so the rules and the CSV formats are th
 from __future__ import annotations
 
 from flask import Response, current_app, g, request
+from flask_babel import gettext as _
 
 from .. import exports, listing, uploads
 from ..credit.errors import InvalidInput
@@ -101,7 +102,9 @@ def apply_import(importId):
     _check_scope_for(uploads.get_batch(db.session, importId).kind, write=True)
     only_valid = body(required=False).get("onlyValid", False)
     if not isinstance(only_valid, bool):
-        raise InvalidInput("invalid_input", "onlyValid must be true or false.", "onlyValid")
+        raise InvalidInput(
+            "invalid_input", _("%(field)s must be true or false.", field="onlyValid"), "onlyValid"
+        )
     batch, plan = uploads.apply_batch(
         db.session, importId, actor(), only_valid=only_valid, grant=_grant()
     )

@@ -169,14 +169,14 @@ def _clean_account_row(row: int, raw: dict) -> RowResult:
         errors.append(("Credit limit", _("enter an amount such as 2,500.00.")))
     else:
         data["credit_limit"] = errors.read(
-            "Credit limit", lambda: parse_non_negative(_cell(limit), "Credit limit")
+            "Credit limit", lambda: parse_non_negative(_cell(limit), _("Credit limit"))
         )
     data["tolerance"] = errors.read(
         "Tolerance rate",
-        lambda: parse_rate(_cell(raw.get("tolerance")) or "0", "Tolerance rate"),
+        lambda: parse_rate(_cell(raw.get("tolerance")) or "0", _("Tolerance rate")),
     )
     if "name" in raw:
-        data["name"] = errors.read("Name", lambda: clean_text(raw.get("name"), "Name", 200))
+        data["name"] = errors.read("Name", lambda: clean_text(raw.get("name"), _("Name"), 200))
     dependents = set()
     for address in str(raw.get("dependents") or "").replace(";", ",").replace("|", ",").split(","):
         if address.strip():
@@ -380,7 +380,7 @@ def apply_accounts(
             _insert_accounts(session, sorted(creates, key=lambda c: c["id"]), actor)  # B-tree
         except IntegrityError:
             raise Conflict(
-                "rows_changed", "An account of the file was opened meanwhile: preview it again."
+                "rows_changed", _("An account of the file was opened meanwhile: preview it again.")
             ) from None
         for result in sorted(updates, key=lambda r: r.data["id"]):
             _update_account(session, result, actor, reason, grant)
@@ -805,4 +805,6 @@ def _apply_invoice_row(session: Session, result: RowResult, actor: str, grant: G
             elif target == "Cancelled":
                 cancel_invoice(session, account_id, invoice_id, actor=actor, reason="CSV import")
     except CreditError as error:
-        raise InvalidInput(error.code, f"Row {result.row}: {error.message}") from None
+        raise InvalidInput(
+            error.code, _("Row %(row)s: %(reasons)s", row=result.row, reasons=error.message)
+        ) from None

@@ -6,6 +6,10 @@ class CreditError(Exception):
 
     `code` is stable (adapters map it to HTTP statuses, flash messages, CSV row errors),
     `message` is for people, `field` names the input it concerns when there is one.
+    The message is worded where it is raised, with Flask-Babel's gettext and named
+    placeholders (`_("Account %(account)s does not exist.", account=account_id)`): in the
+    language of the request (English under /api and /ppp, and outside a request: the CLI,
+    the jobs), never its code.
     """
 
     status = 409  # refused transition or insufficient credit

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,7 +41,7 @@ def price_installments(
     principals = split(principal, len(offsets))
     rate = Decimal(monthly_rate)
     if rate < 0:
-        raise InvalidInput("invalid_rate", "The interest rate must not be negative.", "rate")
+        raise InvalidInput("invalid_rate", _("The interest rate must not be negative."), "rate")
     if rate == 0:
         return principals
     values = []
@@ -51,7 +52,7 @@ def price_installments(
             exact = part * base ** (Decimal(days) / DAYS_PER_MONTH)
             if exact > MAX_AMOUNT:
                 raise InvalidInput(
-                    "invalid_amount", "The order total with interest is too large.", "value"
+                    "invalid_amount", _("The order total with interest is too large."), "value"
                 )
             values.append(exact.quantize(CENT, rounding=ROUND_HALF_UP))
     return values
@@ -109,13 +110,21 @@ def check_installment_values(raw: Sequence, amount: Decimal, count: int) -> list
     if len(values) != count:
         raise InvalidInput(
             "invalid_installments",
-            f"{len(values)} installment values for a term of {count} installments.",
+            _(
+                "%(values)s installment values for a term of %(count)s installments.",
+                values=len(values),
+                count=count,
+            ),
             "installment_values",
         )
     if sum(values) != amount:
         raise InvalidInput(
             "invalid_installments",
-            f"The installments sum to {sum(values)}, not to the value {amount}.",
+            _(
+                "The installments sum to %(sum)s, not to the value %(value)s.",
+                sum=sum(values),
+                value=amount,
+            ),
             "installment_values",
         )
     return [str(value) for value in values]

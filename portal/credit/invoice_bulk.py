@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, literal, select
 from sqlalchemy.orm import Session
 
@@ -79,10 +80,10 @@ class BulkResult:
 
 def _check_action(action: str, observation: str) -> None:
     if action not in BULK_ACTIONS:
-        raise InvalidInput("invalid_action", "Choose a bulk action.", "action")
+        raise InvalidInput("invalid_action", _("Choose a bulk action."), "action")
     if action == "observation" and len(observation) > 1000:
         raise InvalidInput(
-            "invalid_observation", "The observation is too long (1000 max).", "observation"
+            "invalid_observation", _("The observation is too long (1000 max)."), "observation"
         )
 
 
@@ -174,17 +175,21 @@ def _expected(count, amount) -> tuple[int, Decimal] | None:
 
 def _check_selection(count: int, amount: Decimal, expected: tuple[int, Decimal] | None) -> None:
     if count == 0:
-        raise InvalidInput("empty_selection", "No invoice is selected.", "ids")
+        raise InvalidInput("empty_selection", _("No invoice is selected."), "ids")
     if count > MAX_BULK:
         raise Conflict(
             "too_many_invoices",
-            f"At most {MAX_BULK} invoices per bulk action: narrow the filter.",
+            _("At most %(max)s invoices per bulk action: narrow the filter.", max=MAX_BULK),
         )
     if expected is not None and expected != (count, amount):
         raise Conflict(
             "selection_changed",
-            f"The selection changed since the confirmation (now {count} invoices, "
-            f"{amount} open): confirm again.",
+            _(
+                "The selection changed since the confirmation (now %(count)s invoices, "
+                "%(amount)s open): confirm again.",
+                count=count,
+                amount=amount,
+            ),
         )
 
 

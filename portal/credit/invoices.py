@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import webhooks
+from ..labels import status_label
 from ..models import Invoice, Payment, StoreSettings, utcnow
 from .errors import Conflict, InvalidInput, NotFound
 from .ledger import audit, lock_account, post, reread, write_transaction
@@ -24,7 +26,9 @@ def get_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
     """The invoice of this account, or NotFound (another account's id is not found too)."""
     invoice = session.get(Invoice, str(invoice_id))
     if invoice is None or invoice.account_id != str(account_id):
-        raise NotFound("invoice_not_found", f"Invoice {invoice_id} does not exist.")
+        raise NotFound(
+            "invoice_not_found", _("Invoice %(invoice)s does not exist.", invoice=invoice_id)
+        )
     return invoice
 
 
@@ -33,7 +37,9 @@ def _locked_invoice(session: Session, account_id: str, invoice_id: str) -> tuple
     account = lock_account(session, account_id)
     invoice = reread(session, Invoice, str(invoice_id))
     if invoice is None or invoice.account_id != account.id:
-        raise NotFound("invoice_not_found", f"Invoice {invoice_id} does not exist.")
+        raise NotFound(
+            "invoice_not_found", _("Invoice %(invoice)s does not exist.", invoice=invoice_id)
+        )
     return account, invoice
 
 
@@ -55,13 +61,21 @@ def pay_invoice(
             if existing is not None:
                 if existing.invoice_id == invoice.id and (paid is None or paid == existing.amount):
                     return invoice
-                raise Conflict("duplicate_payment", f"Payment {payment_id} was already recorded.")
+                raise Conflict(
+                    "duplicate_payment",
+                    _("Payment %(payment)s was already recorded.", payment=payment_id),
+                )
         if invoice.status != "Opened":
-            raise Conflict("invalid_transition", f"The invoice is {invoice.status}, not Opened.")
+            raise Conflict(
+                "invalid_transition",
+                _("The invoice is %(status)s, not Opened.", status=status_label(invoice.status)),
+            )
         paid = invoice.remaining if paid is None else paid
         if paid > invoice.remaining:
             raise InvalidInput(
-                "overpayment", f"At most {invoice.remaining} remains to be paid.", "amount"
+                "overpayment",
+                _("At most %(remaining)s remains to be paid.", remaining=invoice.remaining),
+                "amount",
             )
         invoice.paid_amount = invoice.paid_amount + paid
         post(session, account, "Payment", paid, actor, invoice=invoice)
@@ -80,7 +94,8 @@ def pay_invoice(
             session.flush()
         except IntegrityError:
             raise Conflict(
-                "duplicate_payment", f"Payment {payment_id} was already recorded."
+                "duplicate_payment",
+                _("Payment %(payment)s was already recorded.", payment=payment_id),
             ) from None
         audit(session, actor, "invoice.pay", invoice, account_id=account.id, amount=paid)
     return invoice
@@ -93,7 +108,10 @@ def cancel_invoice(
     with write_transaction(session):
         account, invoice = _locked_invoice(session, account_id, invoice_id)
         if invoice.status != "Opened":
-            raise Conflict("invalid_transition", f"The invoice is {invoice.status}, not Opened.")
+            raise Conflict(
+                "invalid_transition",
+                _("The invoice is %(status)s, not Opened.", status=status_label(invoice.status)),
+            )
         post(session, account, "Cancellation", invoice.remaining, actor, invoice=invoice)
         invoice.status, invoice.resolved_at = "Cancelled", utcnow()
         webhooks.emit(session, "invoice.cancelled", invoice)
@@ -108,7 +126,7 @@ def reopen_invoice(
     with write_transaction(session):
         account, invoice = _locked_invoice(session, account_id, invoice_id)
         if invoice.status == "Opened":
-            raise Conflict("invalid_transition", "The invoice is already Opened.")
+            raise Conflict("invalid_transition", _("The invoice is already Opened."))
         if invoice.status == "Paid":
             invoice.paid_amount = Decimal("0.00")
         post(session, account, "Reopen", -invoice.remaining, actor, invoice=invoice)
@@ -126,18 +144,24 @@ def postpone_invoice(
         settings = get_settings(session)
         account, invoice = _locked_invoice(session, account_id, invoice_id)
         if not settings.postponement_enabled:
-            raise Conflict("postponement_disabled", "The store does not allow postponements.")
+            raise Conflict("postponement_disabled", _("The store does not allow postponements."))
         if invoice.status != "Opened":
-            raise Conflict("invalid_transition", f"The invoice is {invoice.status}, not Opened.")
+            raise Conflict(
+                "invalid_transition",
+                _("The invoice is %(status)s, not Opened.", status=status_label(invoice.status)),
+            )
         if invoice.postponements >= settings.postponement_limit:
             raise Conflict(
                 "postponement_limit",
-                f"The invoice was already postponed {invoice.postponements} times.",
+                _(
+                    "The invoice was already postponed %(count)s times.",
+                    count=invoice.postponements,
+                ),
             )
         if not 1 <= count <= settings.max_postponement_days:
             raise Conflict(
                 "postponement_too_long",
-                f"Postpone by 1 to {settings.max_postponement_days} days.",
+                _("Postpone by 1 to %(days)s days.", days=settings.max_postponement_days),
                 "dueDays",
             )
         invoice.due_date = invoice.due_date + timedelta(days=count)
@@ -168,15 +192,15 @@ def annotate_invoice(
         payment_link = str(payment_link).strip()
         if payment_link and not payment_link.startswith(("https://", "http://")):
             raise InvalidInput(
-                "invalid_payment_link", "A payment link must start with https://.", "paymentLink"
+                "invalid_payment_link", _("A payment link must start with https://."), "paymentLink"
             )
         if len(payment_link) > 1000:
             raise InvalidInput(
-                "invalid_payment_link", "The payment link is too long.", "paymentLink"
+                "invalid_payment_link", _("The payment link is too long."), "paymentLink"
             )
     if observation is not None and len(str(observation)) > 1000:
         raise InvalidInput(
-            "invalid_observation", "The observation is too long (1000 max).", "observation"
+            "invalid_observation", _("The observation is too long (1000 max)."), "observation"
         )
     with write_transaction(session):
         account, invoice = _locked_invoice(session, account_id, invoice_id)
@@ -202,7 +226,9 @@ def change_invoice(
 ) -> Invoice:
     """The API's "change invoice": annotate, then move to `status` by its own rule."""
     if status is not None and status not in STATUSES:
-        raise InvalidInput("invalid_status", "status must be Opened, Paid or Cancelled.", "status")
+        raise InvalidInput(
+            "invalid_status", _("status must be Opened, Paid or Cancelled."), "status"
+        )
     with write_transaction(session):
         if payment_link is not None or observation is not None:
             annotate_invoice(

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 PENDING, APPLIED, CANCELLED, FAILED = "pending", "applied", "cancelled", "failed"
 STATUSES = (PENDING, APPLIED, CANCELLED, FAILED)
+# A status as a refusal names it ("The scheduled change is applied, not pending.").
+STATUS_WORDS = {APPLIED: _l("applied"), CANCELLED: _l("cancelled"), FAILED: _l("failed")}
 MAX_DAYS_AHEAD = 366  # a date further away is almost certainly a typo (2205 for 2025)
 SYSTEM = "system"  # who marks a change that could not be applied
 MAX_ID = 2**31 - 1
@@ -43,7 +46,9 @@ def parse_effective_on(raw, field: str = "effective_on") -> date:
     """A calendar day: a `date` or `YYYY-MM-DD` text (no time, no zone), else InvalidInput."""
     if isinstance(raw, date) and not isinstance(raw, datetime):
         return raw
-    refusal = InvalidInput("invalid_date", f"{field} must be a date such as 2024-01-31.", field)
+    refusal = InvalidInput(
+        "invalid_date", _("%(field)s must be a date such as 2024-01-31.", field=field), field
+    )
     if not isinstance(raw, str) or not _ISO_DAY.fullmatch(raw.strip()):
         raise refusal
     try:
@@ -104,7 +109,7 @@ def schedule_limit(
                 "effective_on",
             )
         if account.status == "Closed":
-            raise Conflict("account_closed", "The account is closed.")
+            raise Conflict("account_closed", _("The account is closed."))
         clash = session.scalar(
             select(ScheduledLimitChange.id).where(
                 ScheduledLimitChange.account_id == account.id,
@@ -157,7 +162,11 @@ def cancel_scheduled(
         change = _change(session, account.id, change_id)
         if change.status != PENDING:
             raise Conflict(
-                "invalid_transition", f"The scheduled change is {change.status}, not pending."
+                "invalid_transition",
+                _(
+                    "The scheduled change is %(status)s, not pending.",
+                    status=STATUS_WORDS.get(change.status, change.status),
+                ),
             )
         change.status = CANCELLED
         change.resolved_at = utcnow()
@@ -182,7 +191,7 @@ def _change(session: Session, account_id: str, change_id) -> ScheduledLimitChang
     if change is None or change.account_id != account_id:
         raise NotFound(
             "scheduled_change_not_found",
-            f"Scheduled change {change_id} does not exist on this account.",
+            _("Scheduled change %(id)s does not exist on this account.", id=change_id),
         )
     return change
 
@@ -306,7 +315,7 @@ def _apply_next(session: Session, account_id: str, today: date, now: datetime) -
         actor, reason = change.scheduled_by, change.reason
         try:
             if account.status == "Closed":
-                raise Conflict("account_closed", "The account was closed before the change.")
+                raise Conflict("account_closed", _("The account was closed before the change."))
             change_limit(session, account.id, change.credit_limit, actor=actor, reason=reason)
             if change.tolerance is not None:
                 change_tolerance(session, account.id, change.tolerance, actor=actor, reason=reason)

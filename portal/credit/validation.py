@@ -3,6 +3,7 @@
 import re
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from validate_docbr import CNPJ, CPF
 
 from .errors import InvalidInput
@@ -24,7 +25,7 @@ def normalize_document(document: str, document_type: str) -> tuple[str, str]:
     if kind is None:
         raise InvalidInput(
             "invalid_document_type",
-            "Document type must be CPF, CNPJ or Other.",
+            _("Document type must be CPF, CNPJ or Other."),
             "document_type",
         )
     raw = str(document or "").strip()
@@ -32,7 +33,7 @@ def normalize_document(document: str, document_type: str) -> tuple[str, str]:
         if not _OTHER_DOCUMENT.match(raw):
             raise InvalidInput(
                 "invalid_document",
-                "Document must be 1–40 letters, digits, dots or dashes.",
+                _("Document must be 1–40 letters, digits, dots or dashes."),
                 "document",
             )
         return raw.upper(), kind
@@ -40,7 +41,9 @@ def normalize_document(document: str, document_type: str) -> tuple[str, str]:
     checker = CPF() if kind == "CPF" else CNPJ()
     if not digits.isdigit() or not checker.validate(digits):
         raise InvalidInput(
-            "invalid_document", f"{raw or '(empty)'} is not a valid {kind}.", "document"
+            "invalid_document",
+            _("%(value)s is not a valid %(kind)s.", value=raw or _("(empty)"), kind=kind),
+            "document",
         )
     return digits, kind
 
@@ -58,7 +61,9 @@ def normalize_email(email: str, field: str = "email") -> str:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError:
         raise InvalidInput(
-            "invalid_email", f"{raw or '(empty)'} is not a valid e-mail.", field
+            "invalid_email",
+            _("%(value)s is not a valid e-mail.", value=raw or _("(empty)")),
+            field,
         ) from None
     return result.normalized.lower()
 
@@ -69,7 +74,7 @@ def require_text(
     """Return the stripped text, or raise when it is empty or too long."""
     text = clean_text(value, field, max_length)
     if not text:
-        raise InvalidInput(code, f"A {field} is required.", field)
+        raise InvalidInput(code, _("A %(field)s is required.", field=field), field)
     return text
 
 
@@ -79,6 +84,13 @@ def clean_text(value: str | None, field: str, max_length: int, *, strip: bool = 
     text = text.strip() if strip else text
     if len(text) > max_length:
         raise InvalidInput(
-            "too_long", f"{field} is longer than {max_length} characters ({len(text)}).", field
+            "too_long",
+            _(
+                "%(field)s is longer than %(max)s characters (%(length)s).",
+                field=field,
+                max=max_length,
+                length=len(text),
+            ),
+            field,
         )
     return text

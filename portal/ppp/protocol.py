@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -99,7 +100,9 @@ def _denied(session: Session, payment_id: str, code: str, message: str) -> dict:
 
 def _payment_id(raw) -> str:
     if not isinstance(raw, str) or not raw.strip():
-        raise InvalidInput("invalid_payment_id", "paymentId is required.", "paymentId")
+        raise InvalidInput(
+            "invalid_payment_id", _("%(field)s is required.", field="paymentId"), "paymentId"
+        )
     return raw.strip()
 
 
@@ -108,7 +111,11 @@ def _installments(raw):
     if raw is None:
         return 1
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal | str):
-        raise InvalidInput("invalid_installments", "installments must be a number.", "installments")
+        raise InvalidInput(
+            "invalid_installments",
+            _("%(field)s must be a number.", field="installments"),
+            "installments",
+        )
     return raw
 
 
@@ -117,7 +124,9 @@ def _check_currency(session: Session, currency) -> None:
     store = credit.get_settings(session).currency
     if currency is not None and (not isinstance(currency, str) or currency.upper() != store):
         raise InvalidInput(
-            "unsupported_currency", f"The currency {currency} is not supported.", "currency"
+            "unsupported_currency",
+            _("The currency %(currency)s is not supported.", currency=currency),
+            "currency",
         )
 
 
@@ -315,7 +324,9 @@ def _payment(session: Session, payment_id: str) -> PreAuthorization:
     if len(payment_id) <= MAX_ID and storable(payment_id):
         hold = session.get(PreAuthorization, payment_id)
     if hold is None:
-        raise NotFound("payment_not_found", f"Payment {payment_id} does not exist.")
+        raise NotFound(
+            "payment_not_found", _("Payment %(payment)s does not exist.", payment=payment_id)
+        )
     return hold
 
 
@@ -323,7 +334,9 @@ def _request_id(data: dict) -> str:
     value = (text(data, "requestId") or "").strip()
     if not value or len(value) > MAX_REQUEST_ID:
         raise InvalidInput(
-            "invalid_request_id", f"requestId must be 1–{MAX_REQUEST_ID} characters.", "requestId"
+            "invalid_request_id",
+            _("%(field)s must be 1–%(max)s characters.", field="requestId", max=MAX_REQUEST_ID),
+            "requestId",
         )
     return value
 

@@ -97,7 +97,7 @@ def test_new_account_errors_stay_next_to_the_field(client, login, session):
         },
     )
     page = response.get_data(as_text=True)
-    assert response.status_code == 422 and "is not a valid CPF" in page
+    assert response.status_code == 422 and "52998224724 não é um CPF válido." in page
     assert 'value="new@shop.example"' in page  # nothing typed is lost
     ok = client.post(
         "/admin/accounts/new",
