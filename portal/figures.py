@@ -227,8 +227,9 @@ class CustomerHold:
     """Why a customer's account is on hold: the invoices overdue past the store's threshold
     and what paying all of them today costs (late fees and interest included)."""
 
-    reasons: list[credit.HoldReason]
+    reasons: list[credit.HoldReason]  # the oldest HOLD_REASONS_SHOWN
     to_pay: Decimal
+    more: int = 0  # how many other invoices hold it too
 
 
 @dataclass
@@ -278,7 +279,11 @@ def customer_hold(
         return None
     today = credit.store_today(settings)
     to_pay = sum((credit.amount_due(r.invoice, settings, today) for r in reasons), Decimal("0"))
-    return CustomerHold(reasons, to_pay)
+    shown = reasons[:HOLD_REASONS_SHOWN]
+    return CustomerHold(shown, to_pay, len(reasons) - len(shown))
+
+
+HOLD_REASONS_SHOWN = 5  # a banner names a few invoices; the Open tab lists them all
 
 
 def customer_credit(

@@ -24,7 +24,13 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
+from babel.numbers import (
+    NumberPattern,
+    format_decimal,
+    format_percent,
+    get_currency_symbol,
+    parse_pattern,
+)
 from flask import Flask, g, has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale, refresh
 from flask_login import current_user
@@ -142,7 +148,12 @@ def format_money(value: Decimal, currency: str, locale: str) -> str:
     """An amount for number locale `locale`, with the currency's own symbol first:
     ('5000', 'BRL', 'es') → 'R$\xa05.000,00'; the currency's decimals (JPY: none)."""
     pattern = _money_pattern(currency_symbol(currency, locale), locale)
-    return format_currency(Decimal(value), currency, format=pattern, locale=locale)
+    return pattern.apply(Decimal(value), _locale(locale), currency=currency)
+
+
+@lru_cache(maxsize=16)
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
 
 
 @lru_cache(maxsize=64)
@@ -157,9 +168,10 @@ def currency_symbol(currency: str, locale: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _money_pattern(symbol: str, locale: str) -> str:
+def _money_pattern(symbol: str, locale: str) -> NumberPattern:
     """The locale's currency pattern with `symbol` as a literal, moved first when the
-    locale writes it last (es: '#,##0.00 ¤' → '¤ #,##0.00', keeping its space)."""
+    locale writes it last (es: '#,##0.00 ¤' → '¤ #,##0.00', keeping its space); parsed
+    once (a page formats hundreds of amounts)."""
     literal = "'" + symbol.replace("'", "''") + "'"
     parts = []
     for part in Locale.parse(locale).currency_formats["standard"].pattern.split(";"):
@@ -168,7 +180,7 @@ def _money_pattern(symbol: str, locale: str) -> str:
             space = amount[-1] if amount[-1:].isspace() else ""
             part = "¤" + space + amount.rstrip()
         parts.append(part.replace("¤", literal))
-    return ";".join(parts)
+    return parse_pattern(";".join(parts))
 
 
 def number(value: Decimal | None) -> str:

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -51,6 +52,9 @@ class ListingSpec:
     per_page: int = 20
     max_per_page: int = 1000
     summary: Callable[[Any], Sequence[Any]] | None = None
+    # Replaces `summary` where the totals take queries of their own: (session, the matched
+    # rows as a subquery) -> the whole summary, "count" included.
+    totals: Callable[[Session, Any], dict] | None = None
     # Replaces `search` where an index answers it (portal/search.py): q -> a condition.
     matcher: Callable[[str], Any] | None = None
 
@@ -129,7 +133,9 @@ def _positive_int(raw: str, name: str) -> int:
     number = whole_number(raw)
     if number is None or number < 1:
         raise InvalidInput(
-            "invalid_paging", f"{name} must be a whole number from 1 to 999999999.", name
+            "invalid_paging",
+            _("%(field)s must be a whole number from 1 to 999999999.", field=name),
+            name,
         )
     return number
 
@@ -140,7 +146,9 @@ _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL, lone surrogates: unstor
 def _check_text(raw: object, name: str) -> None:
     """Refuse text no database can compare with (PostgreSQL refuses NUL outright)."""
     if _UNSTORABLE.search(str(raw)):
-        raise InvalidInput("invalid_filter", f"{name} must not contain NUL characters.", name)
+        raise InvalidInput(
+            "invalid_filter", _("%(field)s must not contain NUL characters.", field=name), name
+        )
 
 
 def _paging(args: Mapping[str, str], name: str, default: int, strict: bool) -> int:
@@ -228,8 +236,11 @@ def where(spec: ListingSpec, query: ListingQuery, *extra) -> Select:
 
 
 def summarize(session: Session, spec: ListingSpec, query: ListingQuery, *extra) -> dict:
-    """The count and the spec's totals over the whole filtered set (one aggregate query)."""
+    """The count and the spec's totals over the whole filtered set (one aggregate query,
+    or the queries of the spec's own `totals`)."""
     matched = where(spec, query, *extra).subquery()
+    if spec.totals is not None:
+        return spec.totals(session, matched)
     aggregates = [func.count().label("count")]
     if spec.summary is not None:
         aggregates += list(spec.summary(matched))
@@ -239,6 +250,18 @@ def summarize(session: Session, spec: ListingSpec, query: ListingQuery, *extra) 
         "count": total,
         **{k: int(v or 0) if k.startswith("count") else _money(v) for k, v in row.items()},
     }
+
+
+def count_up_to(session: Session, spec: ListingSpec, query: ListingQuery, most: int, *extra):
+    """How many rows match, counting no further than `most` (cheap whatever matches)."""
+    bounded = where(spec, query, *extra).with_only_columns(spec.model.id).limit(most).subquery()
+    return session.scalar(select(func.count()).select_from(bounded)) or 0
+
+
+def broad_search(session: Session, spec: ListingSpec, query: ListingQuery, cap: int) -> bool:
+    """Whether the query is a free-text search matching more than `cap` rows: its exact
+    totals are then computed only on request (they add up every match)."""
+    return bool(query.q) and count_up_to(session, spec, query, cap + 1) > cap
 
 
 def run(
@@ -264,12 +287,9 @@ def run(
         summary = summarize(session, spec, query, *extra)
         total = summary["count"]
     else:
-        bounded = stmt.with_only_columns(spec.model.id).limit(count_cap + 1).subquery()
-        total = session.scalar(select(func.count()).select_from(bounded)) or 0
+        total = count_up_to(session, spec, query, count_cap + 1, *extra)
         summary = {}
-    items = list(
-        session.scalars(stmt.order_by(*order_by(spec, query.sort)).offset(offset).limit(limit))
-    )
+    items = list(session.scalars(_rows(spec, stmt, query.sort, offset, limit)))
     return Page(
         items=items,
         total=total,
@@ -279,6 +299,24 @@ def run(
         limit=limit,
         capped=count_cap is not None and total > count_cap,
     )
+
+
+DEEP_OFFSET = 200  # from here a page picks its ids before it reads its rows
+
+
+def _rows(spec: ListingSpec, stmt: Select, sort: str, offset: int, limit: int) -> Select:
+    """The SELECT of one page's rows, in the sort's order.
+
+    A deep page (page 1000 skips 20,000 rows) first picks the page's ids from the sort's
+    index, whose entries hold the sort columns and the id (models: the `*_sort` indexes),
+    and then reads only those rows: skipping walks index entries instead of table rows.
+    Page URLs keep their page number, so they stay shareable.
+    """
+    order = order_by(spec, sort)
+    if offset < DEEP_OFFSET:
+        return stmt.order_by(*order).offset(offset).limit(limit)
+    ids = stmt.with_only_columns(spec.model.id).order_by(*order).offset(offset).limit(limit)
+    return select(spec.model).where(spec.model.id.in_(ids.scalar_subquery())).order_by(*order)
 
 
 def _money(value) -> Decimal:
@@ -341,12 +379,15 @@ def _read_date_filter(raw: str, name: str) -> date | datetime:
     except (ValueError, OverflowError):
         raise InvalidInput(
             "invalid_filter",
-            f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time "
-            "(such as 2024-01-31T03:00:00Z).",
+            _(
+                "%(field)s must be a date (YYYY-MM-DD) or an ISO 8601 date-time "
+                "(such as 2024-01-31T03:00:00Z).",
+                field=name,
+            ),
             name,
         ) from None
     if not 1900 <= value.year <= 9998:  # also keeps "the next day" computable
-        raise InvalidInput("invalid_filter", f"{name} is out of range.", name)
+        raise InvalidInput("invalid_filter", _("%(field)s is out of range.", field=name), name)
     return value
 
 
@@ -388,7 +429,7 @@ def _amount(name: str) -> Callable[[str], Decimal]:
         except InvalidOperation:
             value = None
         if value is None or not value.is_finite() or abs(value) >= Decimal("1e12"):
-            raise InvalidInput("invalid_filter", f"{name} must be a number.", name)
+            raise InvalidInput("invalid_filter", _("%(field)s must be a number.", field=name), name)
         return value.quantize(CENT)
 
     return parse_amount
@@ -402,7 +443,13 @@ def _one_of(name: str, aliases: Mapping[str, str]) -> Callable[[str], list[str]]
         values = [lookup.get(part.strip().lower()) for part in str(raw).split(",")]
         if not values or None in values:
             raise InvalidInput(
-                "invalid_filter", f"{name} must be one of {', '.join(sorted(set(aliases)))}.", name
+                "invalid_filter",
+                _(
+                    "%(field)s must be one of %(values)s.",
+                    field=name,
+                    values=", ".join(sorted(set(aliases))),
+                ),
+                name,
             )
         return sorted(set(values))
 
@@ -425,38 +472,60 @@ def _store_today() -> date:
     return credit.store_today(credit.get_settings(db.session))
 
 
-def _invoice_summary(sq) -> list:
-    def total_of(condition, amount):
-        return func.coalesce(func.sum(case((condition, amount), else_=0)), 0)
+def invoice_total_queries(sq) -> tuple[Select, Select]:
+    """The two aggregates the invoice totals are made of, over the matched rows `sq`:
+    count, value and paid amount per status, then count and amount due of the overdue.
 
-    late = (sq.c.status == "Opened") & (sq.c.due_date < _store_today())
-    return [
-        total_of(sq.c.status == "Opened", sq.c.value - sq.c.paid_amount).label("total"),
-        total_of(sq.c.status == "Paid", sq.c.value).label("totalPaid"),
-        total_of(sq.c.status == "Cancelled", sq.c.value).label("totalCancelled"),
-        total_of(late, sq.c.value - sq.c.paid_amount).label("totalOverdue"),
-        func.count(case((late, 1))).label("countOverdue"),
-    ]
+    A few plain sums per row (not one CASE per figure and row): with a status or due-date
+    filter both read only the (status, due_date, …, value, paid_amount) index entries.
+    """
+    by_status = select(
+        sq.c.status,
+        func.count().label("count"),
+        func.coalesce(func.sum(sq.c.value), 0).label("value"),
+        func.coalesce(func.sum(sq.c.paid_amount), 0).label("paid"),
+    ).group_by(sq.c.status)
+    overdue = select(
+        func.count().label("count"),
+        func.coalesce(func.sum(sq.c.value - sq.c.paid_amount), 0).label("due"),
+    ).where(sq.c.status == "Opened", sq.c.due_date < _store_today())
+    return by_status, overdue
+
+
+def _invoice_summary(session: Session, sq, counts: bool = False) -> dict:
+    """Open (still to pay), paid, cancelled and overdue totals of the matched invoices;
+    with `counts`, how many of each status too (the back-office totals)."""
+    by_status, overdue = invoice_total_queries(sq)
+    rows = {row.status: row for row in session.execute(by_status)}
+    late = session.execute(overdue).one()
+
+    def figure(status: str, name: str):
+        row = rows.get(status)
+        return getattr(row, name) if row is not None else 0
+
+    summary = {
+        "count": sum(row.count for row in rows.values()),
+        "total": _money(figure("Opened", "value")) - _money(figure("Opened", "paid")),
+        "totalPaid": _money(figure("Paid", "value")),
+        "totalCancelled": _money(figure("Cancelled", "value")),
+        "totalOverdue": _money(late.due),
+        "countOverdue": late.count,
+    }
+    if counts:
+        summary |= {f"count{status}": figure(status, "count") for status in INVOICE_STATES}
+    return summary
 
 
 def _invoice_status(values: list[str]):
     """Opened, Paid, Cancelled, or Overdue (Opened and due before the store's today)."""
-    conditions = [Invoice.status.in_([v for v in values if v != "Overdue"])]
+    plain = [v for v in values if v != "Overdue"]
+    conditions = [Invoice.status.in_(plain)] if plain else []  # no OR with an empty IN
     if "Overdue" in values:
         conditions.append((Invoice.status == "Opened") & (Invoice.due_date < _store_today()))
     return or_(*conditions)
 
 
-def _invoice_totals(sq) -> list:
-    """The API's summary plus how many invoices of each status (the back-office totals)."""
-    return [
-        *_invoice_summary(sq),
-        func.count(case((sq.c.status == "Opened", 1))).label("countOpened"),
-        func.count(case((sq.c.status == "Paid", 1))).label("countPaid"),
-        func.count(case((sq.c.status == "Cancelled", 1))).label("countCancelled"),
-    ]
-
-
+INVOICE_STATES = ("Opened", "Paid", "Cancelled")
 INVOICE_STATUSES = {
     "Opened": "Opened",
     "Open": "Opened",
@@ -516,11 +585,11 @@ INVOICES = ListingSpec(
         ),
     },
     default_sort="createdAt",
-    summary=_invoice_summary,
+    totals=_invoice_summary,
 )
 # The same list with per-status counts in its summary, for the back-office totals (the
 # API's summary keeps its documented keys).
-INVOICE_TOTALS = replace(INVOICES, summary=_invoice_totals)
+INVOICE_TOTALS = replace(INVOICES, totals=lambda session, sq: _invoice_summary(session, sq, True))
 
 
 def _on_hold(wanted: bool):
@@ -549,7 +618,9 @@ def _yes_no(name: str) -> Callable[[str], bool]:
     def parse_yes_no(raw: str) -> bool:
         value = str(raw).strip().lower()
         if value not in ("yes", "no", "true", "false", "1", "0"):
-            raise InvalidInput("invalid_filter", f"{name} must be yes or no.", name)
+            raise InvalidInput(
+                "invalid_filter", _("%(field)s must be yes or no.", field=name), name
+            )
         return value in ("yes", "true", "1")
 
     return parse_yes_no
@@ -710,7 +781,11 @@ def user_tab(raw: object) -> str:
     """`staff` or `customers` (either case), else InvalidInput."""
     value = str(raw or "").strip().lower()
     if value not in USER_TABS:
-        raise InvalidInput("invalid_filter", f"tab must be one of {', '.join(USER_TABS)}.", "tab")
+        raise InvalidInput(
+            "invalid_filter",
+            _("%(field)s must be one of %(values)s.", field="tab", values=", ".join(USER_TABS)),
+            "tab",
+        )
     return value
 
 
@@ -747,7 +822,7 @@ def _outbox_topic(raw: str) -> str:
     """A topic as the outbox stores it (invitation, reset, reminder, invoice.paid …)."""
     value = str(raw).strip().lower()
     if not _TOPIC.fullmatch(value):
-        message = "topic must be a topic such as invitation, reset or reminder."
+        message = _("topic must be a topic such as invitation, reset or reminder.")
         raise InvalidInput("invalid_filter", message, "topic")
     return value
 

@@ -47,8 +47,8 @@ from .account_forms import (
     ToleranceForm,
     ValueForm,
 )
+from .totals import COUNT_CAP, totals_fragment
 
-COUNT_CAP = 10_000
 ACCOUNT = "/admin/accounts/<account_id>"
 
 
@@ -72,8 +72,7 @@ def accounts_index():
 @roles_required(*STAFF)
 def accounts_totals():
     """Totals of the whole filtered set (loaded after the table, off the keystroke path)."""
-    totals = listing.summarize(db.session, listing.ACCOUNTS, _query())
-    return render_template("admin/accounts/partials/_totals.html", totals=totals)
+    return totals_fragment(listing.ACCOUNTS, _query(), "admin/accounts/partials/_totals.html")
 
 
 @bp.get("/admin/accounts/export.csv")
@@ -81,7 +80,9 @@ def accounts_totals():
 def accounts_export():
     """The filtered list as CSV (format=excel: semicolons and a BOM for Excel)."""
     excel = request.args.get("format") == "excel"
-    return exports.csv_response(db.session, listing.ACCOUNTS, _query(), "accounts.csv", excel=excel)
+    return exports.csv_response(
+        db.session, listing.ACCOUNTS, _query(), "accounts.csv", excel=excel, translated=True
+    )
 
 
 @bp.route("/admin/accounts/new", methods=["GET", "POST"])

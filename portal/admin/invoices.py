@@ -27,8 +27,8 @@ from ..models import Account, Invoice, StoreSettings
 from . import bp
 from .fields import typed
 from .invoice_forms import AnnotateForm, BulkForm, EmptyForm, PayForm, PostponeForm
+from .totals import COUNT_CAP, totals_fragment
 
-COUNT_CAP = 10_000
 DEFAULT_SORT = "due_date"
 ROW = "/admin/invoices/<invoice_id>/<any(pay, cancel, reopen, postpone, annotate):action>"
 STATUS_BADGES = {"Opened": "text-bg-primary", "Paid": "text-bg-success"}
@@ -113,8 +113,9 @@ def invoices_index():
 @roles_required(*STAFF)
 def invoices_totals():
     """Open, paid, cancelled and overdue totals (and counts) of the whole filtered set."""
-    totals = listing.summarize(db.session, listing.INVOICE_TOTALS, _query(request.args))
-    return render_template("admin/invoices/partials/_totals.html", totals=totals)
+    return totals_fragment(
+        listing.INVOICE_TOTALS, _query(request.args), "admin/invoices/partials/_totals.html"
+    )
 
 
 @bp.get("/admin/invoices/export.csv")
@@ -124,7 +125,9 @@ def invoices_export():
     excel = request.args.get("format") == "excel"
     name = f"invoices-{credit.store_today(credit.get_settings(db.session)).isoformat()}.csv"
     query = _query(request.args)
-    return exports.csv_response(db.session, listing.INVOICES, query, name, excel=excel)
+    return exports.csv_response(
+        db.session, listing.INVOICES, query, name, excel=excel, translated=True
+    )
 
 
 # --- one row -------------------------------------------------------------------------------

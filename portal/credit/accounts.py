@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
@@ -39,7 +40,9 @@ def get_account(session: Session, account_id: str) -> Account:
     """The account, or NotFound."""
     account = session.get(Account, str(account_id))
     if account is None:
-        raise NotFound("account_not_found", f"Account {account_id} does not exist.")
+        raise NotFound(
+            "account_not_found", _("Account %(account)s does not exist.", account=account_id)
+        )
     return account
 
 
@@ -75,7 +78,11 @@ def open_account(
         if session.get(Account, account_id) is not None:
             raise Conflict(
                 "duplicate_document",
-                f"An account for {document_type} {document} already exists.",
+                _(
+                    "An account for %(type)s %(document)s already exists.",
+                    type=document_type,
+                    document=document,
+                ),
                 "document",
             )
         _check_email_free(session, email)
@@ -111,7 +118,9 @@ def open_account(
 def _check_email_free(session: Session, email: str, except_id: str | None = None) -> None:
     clash = session.scalar(select(Account.id).where(Account.email == email))
     if clash is not None and clash != except_id:
-        raise Conflict("duplicate_email", f"{email} already has an account.", "email")
+        raise Conflict(
+            "duplicate_email", _("%(email)s already has an account.", email=email), "email"
+        )
 
 
 def update_account(
@@ -139,7 +148,11 @@ def update_account(
                     Holder.account_id == account.id, Holder.email == new_email, Holder.level == 2
                 )
             ):
-                raise Conflict("duplicate_holder", f"{new_email} is already a dependent.", "email")
+                raise Conflict(
+                    "duplicate_holder",
+                    _("%(email)s is already a dependent.", email=new_email),
+                    "email",
+                )
             main.email = new_email
             changes["email"] = new_email
             account.email = new_email
@@ -166,7 +179,7 @@ def close_account(session: Session, account_id: str, *, actor: str, reason: str)
     with write_transaction(session):
         account = lock_account(session, account_id)
         if account.status == "Closed":
-            raise Conflict("invalid_transition", "The account is already closed.")
+            raise Conflict("invalid_transition", _("The account is already closed."))
         account.status = "Closed"
         audit(session, actor, "account.close", account, account_id=account.id, reason=reason)
     return account
@@ -177,7 +190,7 @@ def reopen_account(session: Session, account_id: str, *, actor: str, reason: str
     with write_transaction(session):
         account = lock_account(session, account_id)
         if account.status == "Open":
-            raise Conflict("invalid_transition", "The account is already open.")
+            raise Conflict("invalid_transition", _("The account is already open."))
         account.status = "Open"
         audit(session, actor, "account.reopen", account, account_id=account.id, reason=reason)
     return account
@@ -249,7 +262,9 @@ def adjust_balance(
     """A manual ledger adjustment (`decrease balance`): a Statement entry of ± value."""
     amount = parse_decimal(value, "value")
     if amount == 0:
-        raise InvalidInput("invalid_amount", "value must not be zero.", "value")
+        raise InvalidInput(
+            "invalid_amount", _("%(field)s must not be zero.", field="value"), "value"
+        )
     with write_transaction(session):
         account = lock_account(session, account_id)
         post(
@@ -281,7 +296,9 @@ def add_holder(
             select(Holder.id).where(Holder.account_id == account.id, Holder.email == email)
         ):
             raise Conflict(
-                "duplicate_holder", f"{email} is already a holder of this account.", "email"
+                "duplicate_holder",
+                _("%(email)s is already a holder of this account.", email=email),
+                "email",
             )
         holder = Holder(
             id=uuid.uuid4().hex, account_id=account.id, email=email, level=2, spending_cap=cap
@@ -310,7 +327,7 @@ def set_holder_cap(
         account = lock_account(session, account_id)
         holder = _holder(session, account.id, holder_id)
         if holder.level == 1:
-            raise Conflict("invalid_transition", "The main holder has no spending cap.")
+            raise Conflict("invalid_transition", _("The main holder has no spending cap."))
         holder.spending_cap = cap
         audit(session, actor, "holder.cap", holder, account_id=account.id, spending_cap=cap)
     return holder
@@ -323,7 +340,8 @@ def remove_holder(session: Session, account_id: str, holder_id: str, *, actor: s
         holder = _holder(session, account.id, holder_id)
         if holder.level == 1:
             raise Conflict(
-                "main_holder", "The main holder cannot be removed; change the account e-mail."
+                "main_holder",
+                _("The main holder cannot be removed; change the account e-mail."),
             )
         audit(session, actor, "holder.remove", holder, account_id=account.id, email=holder.email)
         session.delete(holder)
@@ -335,7 +353,10 @@ def viewed_as(
     """The holder a staff member views My Credits as; the visit goes to the audit trail."""
     holder = session.get(Holder, str(holder_id))
     if holder is None or holder.account_id != str(account_id):
-        raise NotFound("holder_not_found", f"Holder {holder_id} does not exist on this account.")
+        raise NotFound(
+            "holder_not_found",
+            _("Holder %(holder)s does not exist on this account.", holder=holder_id),
+        )
     if audited:
         with write_transaction(session):
             audit(
@@ -352,7 +373,10 @@ def viewed_as(
 def _holder(session: Session, account_id: str, holder_id: str) -> Holder:
     holder = reread(session, Holder, str(holder_id))
     if holder is None or holder.account_id != account_id:
-        raise NotFound("holder_not_found", f"Holder {holder_id} does not exist on this account.")
+        raise NotFound(
+            "holder_not_found",
+            _("Holder %(holder)s does not exist on this account.", holder=holder_id),
+        )
     return holder
 
 
@@ -393,10 +417,13 @@ class HoldReason:
 
 
 def hold_reasons(
-    session: Session, account: Account, settings: StoreSettings | None = None
+    session: Session,
+    account: Account,
+    settings: StoreSettings | None = None,
+    limit: int | None = None,
 ) -> list[HoldReason]:
-    """Every invoice that holds the account, oldest first (empty when it is not on hold):
-    paying all of them lifts the hold."""
+    """Every invoice that holds the account (the oldest `limit`), oldest first (empty when
+    it is not on hold): paying all of them lifts the hold."""
     settings = settings or get_settings(session)
     today = store_today(settings)
     query = (
@@ -410,6 +437,8 @@ def hold_reasons(
     )
     if account.hold_forgiven_before is not None:
         query = query.where(Invoice.due_date >= account.hold_forgiven_before)
+    if limit is not None:
+        query = query.limit(limit)
     return [
         HoldReason(
             invoice,
@@ -424,7 +453,7 @@ def hold_reason(
     session: Session, account: Account, settings: StoreSettings | None = None
 ) -> HoldReason | None:
     """The invoice that holds the account (None when it is not on hold)."""
-    reasons = hold_reasons(session, account, settings)
+    reasons = hold_reasons(session, account, settings, limit=1)
     return reasons[0] if reasons else None
 
 
@@ -445,7 +474,7 @@ def lift_hold(session: Session, account_id: str, *, actor: str, reason: str) -> 
     with write_transaction(session):
         account = lock_account(session, account_id)
         if not is_on_hold(session, account):
-            raise Conflict("not_on_hold", "The account is not on hold.")
+            raise Conflict("not_on_hold", _("The account is not on hold."))
         settings = get_settings(session)
         account.hold_forgiven_before = store_today(settings) - timedelta(
             days=settings.overdue_hold_days

@@ -7,8 +7,10 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import TypeVar
 
+from flask import has_request_context
+from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from ..database import WRITE
 from ..models import Account, AuditEvent, StatementEntry
@@ -34,7 +36,13 @@ def write_transaction(session: Session) -> Iterator[None]:
     - inside, an operation locks the account row first (`lock_account`), then re-reads
       every row it changes (`reread`): a row read before the lock may already have been
       changed by the request that held it. Lock order is always the account, then its
-      holds, invoices or batches.
+      holds, invoices or batches;
+    - in a request, the commit at the end keeps the objects' values (what was just
+      written and read under the lock): the reply is built from them without reading
+      them back. The next write expires everything again when it starts
+      (`_end_read_transaction` commits, which expires), so no write decides on a value
+      read before its own transaction. Outside a request (CLI, jobs, tests) the commit
+      expires as usual.
     """
     if session.info.get(WRITE):
         yield
@@ -44,7 +52,7 @@ def write_transaction(session: Session) -> Iterator[None]:
     session.info[WRITE] = True
     try:
         yield
-        session.commit()
+        _commit_keeping_values(session)
     except BaseException:
         session.rollback()
         raise
@@ -56,6 +64,18 @@ def _end_read_transaction(session: Session) -> None:
     if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
         raise RuntimeError("changes made outside write_transaction would be committed with it")
     session.commit()
+
+
+def _commit_keeping_values(session: Session) -> None:
+    if not has_request_context():
+        session.commit()
+        return
+    real = session.registry() if isinstance(session, scoped_session) else session
+    real.expire_on_commit = False
+    try:
+        real.commit()
+    finally:
+        real.expire_on_commit = True
 
 
 def reread(session: Session, model: type[T], key) -> T | None:
@@ -76,7 +96,9 @@ def lock_account(session: Session, account_id: str) -> Account:
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if account is None:
-        raise NotFound("account_not_found", f"Account {account_id} does not exist.")
+        raise NotFound(
+            "account_not_found", _("Account %(account)s does not exist.", account=account_id)
+        )
     return account
 
 

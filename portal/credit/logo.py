@@ -12,10 +12,9 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from ..images import ImageInfo, image_info
-from ..models import StoreSettings
 from .errors import InvalidInput
-from .ledger import audit, write_transaction
-from .settings import get_settings
+from .ledger import audit
+from .settings import settings_row
 
 MAX_LOGO_BYTES = 512 * 1024
 MIN_LOGO_SIDE = 16
@@ -64,20 +63,11 @@ def clean_logo(data: bytes | None) -> ImageInfo:
     return info
 
 
-def _row(session: Session) -> StoreSettings:
-    """The settings row to change (made with the defaults when there is none yet)."""
-    settings = get_settings(session)
-    if settings not in session:
-        session.add(settings)
-    return settings
-
-
 def save_logo(session: Session, data: bytes | None, actor: str) -> ImageInfo:
     """Check the file and keep it as the store's logo, replacing any other; InvalidInput
     (nothing saved) when it is not a PNG or JPEG of the allowed size."""
     info = clean_logo(data)
-    with write_transaction(session):
-        settings = _row(session)
+    with settings_row(session) as settings:
         settings.logo, settings.logo_type = data, info.mime
         audit(
             session,
@@ -91,8 +81,7 @@ def save_logo(session: Session, data: bytes | None, actor: str) -> ImageInfo:
 
 def remove_logo(session: Session, actor: str) -> bool:
     """Remove the store's logo; whether there was one."""
-    with write_transaction(session):
-        settings = _row(session)
+    with settings_row(session) as settings:
         had = bool(settings.logo_type)
         if had:
             settings.logo, settings.logo_type = None, ""

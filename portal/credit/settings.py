@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo, available_timezones
 
 import holidays
+from flask import has_request_context, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,10 +26,53 @@ _TERM = re.compile(r"^\d{1,3}(/\d{1,3}){0,23}$")
 DEFAULT_TERMS = ("30", "30/60", "30/60/90")
 
 
+_SNAPSHOT = "portal.store_settings"
+
+
 def get_settings(session: Session) -> StoreSettings:
-    """The store's settings row (defaults until the owner saves some)."""
+    """The store's settings (defaults until the owner saves some), read once per request.
+
+    In a request the row is read on first use and kept on the request, detached from the
+    session (its logo's bytes never loaded): every later rule of the request reads it
+    again for free, and no commit expires it (an authorization used to read the row four
+    times). Changing settings forgets it (`settings_row`). Outside a request (CLI, jobs
+    worker, tests) each call reads the row as the session has it.
+    """
+    cache = request.environ if has_request_context() else None
+    if cache is not None and _SNAPSHOT in cache:
+        return cache[_SNAPSHOT]
     settings = session.get(StoreSettings, 1)
-    return settings if settings is not None else StoreSettings(id=1, **_defaults())
+    if settings is None:
+        settings = StoreSettings(id=1, **_defaults())
+    elif cache is None or session.is_modified(settings):
+        return settings  # being changed in this transaction: the row itself, not kept
+    else:
+        session.expunge(settings)
+    if cache is not None:
+        cache[_SNAPSHOT] = settings
+    return settings
+
+
+def forget_settings() -> None:
+    """Drop the request's copy of the settings (they are being changed)."""
+    if has_request_context():
+        request.environ.pop(_SNAPSHOT, None)
+
+
+@contextmanager
+def settings_row(session: Session) -> Iterator[StoreSettings]:
+    """Change the settings row in one write transaction (made with the defaults when
+    there is none yet); the request's copy is forgotten before and after."""
+    forget_settings()
+    try:
+        with write_transaction(session):
+            settings = session.get(StoreSettings, 1)
+            if settings is None:
+                settings = StoreSettings(id=1, **_defaults())
+                session.add(settings)
+            yield settings
+    finally:
+        forget_settings()
 
 
 def _defaults() -> dict:
@@ -100,7 +147,9 @@ def _clean(name: str, kind, raw):
         return parse_non_negative(raw, name)
     if kind is bool:
         if not isinstance(raw, bool):
-            raise InvalidInput("invalid_setting", f"{name} must be true or false.", name)
+            raise InvalidInput(
+                "invalid_setting", _("%(field)s must be true or false.", field=name), name
+            )
         return raw
     if kind is int:
         return parse_whole(raw, name, 0, 3650, "invalid_setting")
@@ -123,24 +172,42 @@ def clean_reminder_rules(raw, name: str = "reminder_rules") -> list[dict]:
         return InvalidInput("invalid_setting", message, f"{name}.{key}" if key else name)
 
     if not isinstance(raw, list | tuple):
-        raise refuse("Reminder rules must be a list of {when, days, time}.")
+        raise refuse(_("Reminder rules must be a list of {when, days, time}."))
     if len(raw) > MAX_REMINDER_RULES:
-        raise refuse(f"At most {MAX_REMINDER_RULES} reminder rules.")
+        raise refuse(_("At most %(max)s reminder rules.", max=MAX_REMINDER_RULES))
     rules, seen = [], set()
     for item in raw:
         if not isinstance(item, dict) or set(item) - {"when", "days", "time"}:
-            raise refuse("Each reminder rule is {when, days, time}.")
+            raise refuse(_("Each reminder rule is {when, days, time}."))
         when, days, time = item.get("when"), item.get("days"), item.get("time")
         if when not in REMINDER_WHEN:
-            raise refuse(f"{when!r} is not a reminder rule: before or after the due date.", "when")
+            raise refuse(
+                _(
+                    "%(when)s is not a reminder rule: before or after the due date.",
+                    when=repr(when),
+                ),
+                "when",
+            )
         if isinstance(days, bool) or not isinstance(days, int):
-            raise refuse("Reminder days must be whole numbers.", "days")
+            raise refuse(_("Reminder days must be whole numbers."), "days")
         if not 0 <= days <= MAX_REMINDER_DAYS:
-            raise refuse(f"Reminder days must be 0–{MAX_REMINDER_DAYS}.", "days")
+            raise refuse(_("Reminder days must be 0–%(max)s.", max=MAX_REMINDER_DAYS), "days")
         if not isinstance(time, str) or not _TIME.fullmatch(time):
-            raise refuse(f"{time or '(empty)'} is not a time of day (HH:MM, e.g. 09:30).", "time")
+            raise refuse(
+                _(
+                    "%(time)s is not a time of day (HH:MM, e.g. 09:30).",
+                    time=time or _("(empty)"),
+                ),
+                "time",
+            )
         if (when, days) in seen:
-            raise refuse(f"Two reminder rules for day {days} {when} the due date: keep one.")
+            raise refuse(
+                _("Two reminder rules for day %(days)s before the due date: keep one.", days=days)
+                if when == "before"
+                else _(
+                    "Two reminder rules for day %(days)s after the due date: keep one.", days=days
+                )
+            )
         seen.add((when, days))
         rules.append({"when": when, "days": days, "time": time})
     return sorted(rules, key=rule_order)
@@ -159,7 +226,11 @@ def _clean_text(name: str, value: str) -> str:
         "holiday_country": lambda v: v in holidays.list_supported_countries(),
     }
     if name in checks and not checks[name](value):
-        raise InvalidInput("invalid_setting", f"{value or '(empty)'} is not a valid {name}.", name)
+        raise InvalidInput(
+            "invalid_setting",
+            _("%(value)s is not a valid %(name)s.", value=value or _("(empty)"), name=name),
+            name,
+        )
     return value[:2000]
 
 
@@ -167,7 +238,10 @@ def _clean_all(changes: dict) -> tuple[dict, dict[str, InvalidInput]]:
     """Every setting cleaned, and the refusal of each one refused (all, not the first)."""
     unknown = set(changes) - set(SETTING_FIELDS)
     if unknown:
-        raise InvalidInput("unknown_setting", f"Unknown setting: {', '.join(sorted(unknown))}.")
+        raise InvalidInput(
+            "unknown_setting",
+            _("Unknown setting: %(names)s.", names=", ".join(sorted(unknown))),
+        )
     cleaned, refused = {}, {}
     for name, raw in changes.items():
         try:
@@ -188,11 +262,7 @@ def update_settings(session: Session, changes: dict, actor: str) -> StoreSetting
     cleaned, refused = _clean_all(changes)
     if refused:
         raise next(iter(refused.values()))
-    with write_transaction(session):
-        settings = session.get(StoreSettings, 1)
-        if settings is None:
-            settings = StoreSettings(id=1, **_defaults())
-            session.add(settings)
+    with settings_row(session) as settings:
         before = {k: getattr(settings, k) for k in cleaned}
         for name, value in cleaned.items():
             setattr(settings, name, value)
@@ -209,11 +279,13 @@ def parse_term(days: str) -> str:
     text = re.sub(r"\s+", "", str(days or ""))
     if not _TERM.match(text):
         raise InvalidInput(
-            "invalid_payment_term", "A term is days separated by '/', e.g. 30/60/90.", "days"
+            "invalid_payment_term",
+            _("A term is days separated by '/', e.g. 30/60/90."),
+            "days",
         )
     offsets = [int(p) for p in text.split("/")]
     if any(b <= a for a, b in pairwise(offsets)):
-        raise InvalidInput("invalid_payment_term", "Due days must increase: 30/60/90.", "days")
+        raise InvalidInput("invalid_payment_term", _("Due days must increase: 30/60/90."), "days")
     return "/".join(str(o) for o in offsets)
 
 
@@ -238,9 +310,14 @@ def save_term(
         existing = session.scalar(select(PaymentTerm).where(PaymentTerm.days == text))
         term = session.get(PaymentTerm, term_id) if term_id else existing
         if term_id and term is None:
-            raise NotFound("payment_term_not_found", f"Payment term {term_id} does not exist.")
+            raise NotFound(
+                "payment_term_not_found",
+                _("Payment term %(term)s does not exist.", term=term_id),
+            )
         if existing is not None and term is not None and existing.id != term.id:
-            raise InvalidInput("duplicate_payment_term", f"Term {text} already exists.", "days")
+            raise InvalidInput(
+                "duplicate_payment_term", _("Term %(term)s already exists.", term=text), "days"
+            )
         if term is None:
             position = len(active_terms(session))
             term = PaymentTerm(days=text, position=position)
@@ -256,6 +333,9 @@ def remove_term(session: Session, term_id: int, actor: str) -> None:
     with write_transaction(session):
         term = session.get(PaymentTerm, term_id)
         if term is None:
-            raise NotFound("payment_term_not_found", f"Payment term {term_id} does not exist.")
+            raise NotFound(
+                "payment_term_not_found",
+                _("Payment term %(term)s does not exist.", term=term_id),
+            )
         term.active = False
         audit(session, actor, "payment_term.remove", term, days=term.days)

@@ -12,11 +12,13 @@ from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
 import holidays
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import webhooks
+from ..labels import order_status_label
 from ..models import Account, Holder, Invoice, PreAuthorization, Refund, clock_at, utcnow
 from .accounts import is_on_hold
 from .checkout import holder_spending
@@ -47,7 +49,11 @@ def _check_split(amount: Decimal, count: int) -> None:
     if amount < count * CENT:
         raise InvalidInput(
             "invalid_installments",
-            f"{amount} cannot be split into {count} installments of at least 0.01.",
+            _(
+                "%(amount)s cannot be split into %(count)s installments of at least 0.01.",
+                amount=amount,
+                count=count,
+            ),
             "installments",
         )
 
@@ -59,7 +65,7 @@ def _parse_transaction_id(raw: str | None) -> str:
     if not text or len(text) > 60 or not all(c.isalnum() or c in "-_." for c in text):
         raise InvalidInput(
             "invalid_transaction_id",
-            "transactionId must be 1–60 letters, digits, '-', '_' or '.'.",
+            _("transactionId must be 1–60 letters, digits, '-', '_' or '.'."),
             "transactionId",
         )
     return text
@@ -79,7 +85,10 @@ def _held(session: Session, account: Account, transaction_id: str) -> PreAuthori
 
 def _checked(hold: PreAuthorization | None, account_id: str, transaction_id: str):
     if hold is None or hold.account_id != str(account_id):
-        raise NotFound("transaction_not_found", f"Transaction {transaction_id} does not exist.")
+        raise NotFound(
+            "transaction_not_found",
+            _("Transaction %(transaction)s does not exist.", transaction=transaction_id),
+        )
     return hold
 
 
@@ -94,7 +103,10 @@ def _check_growth(session: Session, hold: PreAuthorization, amount: Decimal) -> 
     if amount > ceiling:
         raise Conflict(
             "growth_exceeded",
-            f"The value may grow to at most {ceiling} (the store's growth cap).",
+            _(
+                "The value may grow to at most %(ceiling)s (the store's growth cap).",
+                ceiling=ceiling,
+            ),
             "value",
         )
 
@@ -105,9 +117,11 @@ def _available(session: Session, account: Account) -> Decimal:
 
 def _check_can_buy(session: Session, account: Account) -> None:
     if account.status != "Open":
-        raise Conflict("account_closed", "The account is closed.")
+        raise Conflict("account_closed", _("The account is closed."))
     if is_on_hold(session, account):
-        raise Conflict("account_on_hold", "The account is on hold because of an overdue invoice.")
+        raise Conflict(
+            "account_on_hold", _("The account is on hold because of an overdue invoice.")
+        )
 
 
 def _check_dependent_cap(
@@ -123,13 +137,16 @@ def _check_dependent_cap(
         select(Holder).where(Holder.account_id == account.id, Holder.email == email)
     )
     if holder is None:
-        raise Conflict("not_a_holder", f"{email} is not a holder of this account.", "email")
+        raise Conflict(
+            "not_a_holder", _("%(email)s is not a holder of this account.", email=email), "email"
+        )
     if holder.spending_cap is None:
         return
     used = holder_spending(session, account.id, email, exclude_id)
     if used + extra > holder.spending_cap:
         raise Conflict(
-            "dependent_cap_exceeded", f"The purchase exceeds the spending cap of {email}."
+            "dependent_cap_exceeded",
+            _("The purchase exceeds the spending cap of %(email)s.", email=email),
         )
 
 
@@ -143,7 +160,11 @@ def _check_purchase(
     if amount > available:
         raise Conflict(
             "insufficient_credit",
-            f"Insufficient credit: {amount} requested, {available} available.",
+            _(
+                "Insufficient credit: %(amount)s requested, %(available)s available.",
+                amount=amount,
+                available=available,
+            ),
         )
     return available
 
@@ -181,7 +202,9 @@ def authorize(
         count = len(term.split("/"))
         if installments not in (None, "") and _parse_installments(installments) != count:
             raise InvalidInput(
-                "invalid_installments", f"Term {term} has {count} installments.", "installments"
+                "invalid_installments",
+                _("Term %(term)s has %(count)s installments.", term=term, count=count),
+                "installments",
             )
     else:
         count = _parse_installments(1 if installments in (None, "") else installments)
@@ -196,7 +219,8 @@ def authorize(
     order_id = clean_text(order_id, "orderId", 64) or None
     with write_transaction(session):
         account = lock_account(session, account_id)
-        existing = reread(session, PreAuthorization, tid)
+        # a retry names its transaction; an id made here just now cannot exist yet
+        existing = reread(session, PreAuthorization, tid) if transaction_id else None
         if existing is not None:
             if (
                 existing.account_id,
@@ -207,14 +231,16 @@ def authorize(
                 return existing
             raise Conflict(
                 "duplicate_transaction",
-                f"Transaction {tid} already exists with other values.",
+                _("Transaction %(transaction)s already exists with other values.", transaction=tid),
                 "transactionId",
             )
         available = _check_purchase(session, account, email, amount)
         today = store_today(get_settings(session))
         if expiration_date is not None and expiration_date < today:
             raise InvalidInput(
-                "invalid_expiration_date", "The expiration date is in the past.", "expirationDate"
+                "invalid_expiration_date",
+                _("The expiration date is in the past."),
+                "expirationDate",
             )
         if not settle and expiration_date is None:
             expiration_date = store_today(get_settings(session)) + timedelta(days=HOLD_DAYS)
@@ -240,7 +266,9 @@ def authorize(
             session.flush()
         except IntegrityError:
             raise Conflict(
-                "duplicate_transaction", f"Transaction {tid} already exists.", "transactionId"
+                "duplicate_transaction",
+                _("Transaction %(transaction)s already exists.", transaction=tid),
+                "transactionId",
             ) from None
         audit(
             session,
@@ -265,7 +293,13 @@ def update_authorization(
         account = lock_account(session, account_id)
         hold = _held(session, account, transaction_id)
         if hold.status != "Authorized":
-            raise Conflict("invalid_transition", f"Transaction is {hold.status}, not Authorized.")
+            raise Conflict(
+                "invalid_transition",
+                _(
+                    "Transaction is %(status)s, not Authorized.",
+                    status=order_status_label(hold.status),
+                ),
+            )
         if amount > hold.value:
             _check_growth(session, hold, amount)
             _check_can_buy(session, account)
@@ -274,7 +308,11 @@ def update_authorization(
             if amount > available:
                 raise Conflict(
                     "insufficient_credit",
-                    f"Insufficient credit: {amount} requested, {available} available.",
+                    _(
+                        "Insufficient credit: %(amount)s requested, %(available)s available.",
+                        amount=amount,
+                        available=available,
+                    ),
                 )
             hold.available_at_approval = available
         account.pre_authorized = account.pre_authorized + amount - hold.value
@@ -302,7 +340,11 @@ def cancel_authorization(
             return hold
         if hold.status != "Authorized":
             raise Conflict(
-                "invalid_transition", f"Transaction is {hold.status}; refund a settled one instead."
+                "invalid_transition",
+                _(
+                    "Transaction is %(status)s; refund a settled one instead.",
+                    status=order_status_label(hold.status),
+                ),
             )
         _release(account, hold, "Cancelled")
         audit(session, actor, "transaction.cancel", hold, account_id=account.id)
@@ -472,7 +514,11 @@ def settle(
             return hold
         if hold.status != "Authorized":
             raise Conflict(
-                "invalid_transition", f"Transaction is {hold.status}; it cannot be settled."
+                "invalid_transition",
+                _(
+                    "Transaction is %(status)s; it cannot be settled.",
+                    status=order_status_label(hold.status),
+                ),
             )
         if amount > hold.value:
             _check_growth(session, hold, amount)
@@ -481,7 +527,11 @@ def settle(
             if amount > available:
                 raise Conflict(
                     "insufficient_credit",
-                    f"Insufficient credit: {amount} to settle, {available} available.",
+                    _(
+                        "Insufficient credit: %(amount)s to settle, %(available)s available.",
+                        amount=amount,
+                        available=available,
+                    ),
                 )
         offsets = [int(d) for d in hold.payment_term.split("/")]
         _check_split(amount, len(offsets))
@@ -512,7 +562,10 @@ def _change_settled_value(
     if amount < hold.refunded_value:
         raise Conflict(
             "refund_exceeds_settled",
-            f"{hold.refunded_value} was already refunded; settle at least that.",
+            _(
+                "%(refunded)s was already refunded; settle at least that.",
+                refunded=hold.refunded_value,
+            ),
         )
     if amount < old:
         _give_back(session, account, hold, old - amount, actor)
@@ -523,7 +576,12 @@ def _change_settled_value(
         available = _available(session, account)
         if extra > available:
             raise Conflict(
-                "insufficient_credit", f"Insufficient credit: {extra} more, {available} available."
+                "insufficient_credit",
+                _(
+                    "Insufficient credit: %(extra)s more, %(available)s available.",
+                    extra=extra,
+                    available=available,
+                ),
             )
         count = session.scalar(select(func.count()).where(Invoice.transaction_id == hold.id))
         first_offset = int(hold.payment_term.split("/")[0])
@@ -606,13 +664,24 @@ def refund(
         if existing is not None:
             if existing.transaction_id == hold.id and existing.value == amount:
                 return existing
-            raise Conflict("duplicate_refund", f"Refund {rid} already exists with other values.")
+            raise Conflict(
+                "duplicate_refund",
+                _("Refund %(refund)s already exists with other values.", refund=rid),
+            )
         if hold.status != "Settled":
-            raise Conflict("invalid_transition", f"Transaction is {hold.status}, not Settled.")
+            raise Conflict(
+                "invalid_transition",
+                _(
+                    "Transaction is %(status)s, not Settled.",
+                    status=order_status_label(hold.status),
+                ),
+            )
         refundable = hold.settled_value - hold.refunded_value
         if amount > refundable:
             raise Conflict(
-                "refund_exceeds_settled", f"At most {refundable} can still be refunded.", "value"
+                "refund_exceeds_settled",
+                _("At most %(refundable)s can still be refunded.", refundable=refundable),
+                "value",
             )
         _give_back(session, account, hold, amount, actor, reason)
         hold.refunded_value = hold.refunded_value + amount
@@ -621,7 +690,9 @@ def refund(
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict("duplicate_refund", f"Refund {rid} already exists.") from None
+            raise Conflict(
+                "duplicate_refund", _("Refund %(refund)s already exists.", refund=rid)
+            ) from None
         audit(
             session,
             actor,
@@ -715,7 +786,9 @@ def purchase_refusal(
         email = normalize_email(holder_email, "holder_email") if holder_email else None
         account = session.get(Account, str(account_id))
         if account is None:
-            raise NotFound("account_not_found", f"Account {account_id} does not exist.")
+            raise NotFound(
+                "account_not_found", _("Account %(account)s does not exist.", account=account_id)
+            )
         _check_purchase(session, account, email, amount)
     except CreditError as error:
         return error

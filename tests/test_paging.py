@@ -1,0 +1,194 @@
+"""Deep pages and totals at store scale (portal/listing.py, issue 14 item 2).
+
+A deep page picks its ids from the sort's index before reading rows: it must list exactly
+what a plain OFFSET lists, for every sort. The plans must read the sort indexes (and, for
+the totals of status and due-date filters, the covering index alone), and a free-text
+search matching more than the cap gets its exact totals on request.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from portal import credit, listing
+from portal.admin import totals
+from portal.extensions import db
+from portal.models import Account, Invoice, PreAuthorization
+
+SORTS = ["due_date", "-due_date", "createdAt", "-value", "friendly_id", "status", "-remaining"]
+
+
+@pytest.fixture
+def many_invoices(session):
+    """300 invoices over 3 accounts with repeated due dates, values and creation times
+    (ties everywhere, so the id tie-breaker decides)."""
+    today = date(2026, 12, 1)
+    accounts = [
+        Account(
+            id=f"0000000000{n}_Other",
+            document=f"0000000000{n}",
+            document_type="Other",
+            email=f"buyer{n}@example.com",
+            credit_limit=Decimal("100000.00"),
+            balance=Decimal("100000.00"),
+        )
+        for n in range(3)
+    ]
+    session.add_all(accounts)
+    session.flush()
+    holds, invoices = [], []
+    for i in range(300):
+        tid = f"T{i:05d}"
+        value = Decimal(10 + i % 7)
+        holds.append(
+            PreAuthorization(
+                id=tid,
+                account_id=accounts[i % 3].id,
+                status="Settled",
+                value=value,
+                original_value=value,
+                installments=1,
+                payment_term="30",
+                available_at_approval=value,
+                done_by="test",
+            )
+        )
+        status = ["Opened", "Paid", "Cancelled", "Opened"][i % 4]
+        invoices.append(
+            Invoice(
+                id=f"{tid}-01",
+                friendly_id=f"{i:08d}",
+                account_id=accounts[i % 3].id,
+                transaction_id=tid,
+                order_id=f"ORD{i}",
+                installment=1,
+                number_of_installments=1,
+                status=status,
+                value=value,
+                paid_amount=value if status == "Paid" else Decimal("0.00"),
+                due_date=today + timedelta(days=i % 5),
+                original_due_date=today,
+            )
+        )
+    session.add_all(holds)
+    session.flush()
+    session.add_all(invoices)
+    session.commit()
+
+
+def _ids(session, args: dict, monkeypatch, deep_from: int) -> list[str]:
+    monkeypatch.setattr(listing, "DEEP_OFFSET", deep_from)
+    query = listing.parse(listing.INVOICES, args)
+    return [row.id for row in listing.run(session, listing.INVOICES, query).items]
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_a_deep_page_lists_what_a_plain_offset_lists(session, many_invoices, monkeypatch, sort):
+    for args in (
+        {"sort": sort, "page": "11", "perPage": "20"},
+        {"sort": sort, "page": "3", "perPage": "7", "status": "Opened"},
+        {"sort": sort, "page": "2", "perPage": "5", "q": "ord1"},
+    ):
+        plain = _ids(session, args, monkeypatch, deep_from=10**9)
+        deep = _ids(session, args, monkeypatch, deep_from=0)
+        assert plain and deep == plain, args
+
+
+def test_the_last_page_and_beyond_are_exact(session, many_invoices, monkeypatch):
+    last = _ids(session, {"sort": "due_date", "page": "15"}, monkeypatch, deep_from=0)
+    assert len(last) == 20
+    assert _ids(session, {"sort": "due_date", "page": "16"}, monkeypatch, deep_from=0) == []
+
+
+def _plan(session, stmt) -> str:
+    compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
+    if db.engine.dialect.name == "sqlite":
+        rows = session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+        return "\n".join(str(row[-1]) for row in rows)
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    session.execute(text("SET LOCAL enable_sort = off"))
+    plan = "\n".join(row[0] for row in session.execute(text(f"EXPLAIN {compiled}")))
+    session.rollback()
+    return plan
+
+
+@pytest.mark.parametrize(
+    ("args", "index"),
+    [
+        ({"sort": "due_date"}, "ix_invoices_due_sort"),
+        ({"sort": "-createdAt"}, "ix_invoices_created_sort"),
+        ({"sort": "value"}, "ix_invoices_value_sort"),
+        ({"sort": "due_date", "status": "Paid"}, "ix_invoices_status_due"),
+    ],
+)
+def test_deep_pages_walk_the_sort_index(session, many_invoices, args, index):
+    query = listing.parse(listing.INVOICES, {**args, "page": "1000"})
+    stmt = listing._rows(
+        listing.INVOICES, listing.where(listing.INVOICES, query), query.sort, 20_000, 20
+    )
+    plan = _plan(session, stmt)
+    assert index in plan, plan
+    if db.engine.dialect.name == "sqlite":  # ids from the index alone (the 20 rows are sorted)
+        assert f"COVERING INDEX {index}" in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("args", "index"),
+    [
+        ({"status": "Opened"}, "ix_invoices_status_due"),
+        ({"status": "Overdue"}, "ix_invoices_status_due"),
+        ({"dueDateFrom": "2026-12-02", "dueDateTo": "2026-12-03"}, "ix_invoices_due_sort"),
+    ],
+)
+def test_totals_of_status_and_due_date_filters_read_an_index_alone(
+    session, many_invoices, args, index
+):
+    query = listing.parse(listing.INVOICE_TOTALS, args)
+    matched = listing.where(listing.INVOICE_TOTALS, query).subquery()
+    by_status, overdue = listing.invoice_total_queries(matched)
+    for stmt in (by_status, overdue):
+        plan = _plan(session, stmt)
+        if db.engine.dialect.name == "sqlite":
+            assert "COVERING INDEX ix_invoices_" in plan, plan
+        else:
+            assert "Index Only Scan using ix_invoices_" in plan, plan
+    assert index in _plan(session, by_status)
+
+
+def test_totals_add_up_per_status(session, many_invoices):
+    query = listing.parse(listing.INVOICE_TOTALS, {"dueDateFrom": "2026-12-02"})
+    totals = listing.summarize(session, listing.INVOICE_TOTALS, query)
+    rows = [i for i in session.scalars(db.select(Invoice)) if i.due_date >= date(2026, 12, 2)]
+    assert totals["count"] == len(rows) == 240
+    for status, key in (("Paid", "totalPaid"), ("Cancelled", "totalCancelled")):
+        assert totals[key] == sum(i.value for i in rows if i.status == status)
+        assert totals[f"count{status}"] == sum(i.status == status for i in rows)
+    assert totals["total"] == sum(i.value - i.paid_amount for i in rows if i.status == "Opened")
+    today = credit.store_today(credit.get_settings(session))
+    late = [i for i in rows if i.status == "Opened" and i.due_date < today]
+    assert totals["countOverdue"] == len(late)
+    assert totals["totalOverdue"] == sum(i.value - i.paid_amount for i in late)
+
+
+def test_totals_of_a_broad_search_are_computed_on_request(
+    client, login, session, many_invoices, monkeypatch
+):
+    login("finance")
+    monkeypatch.setattr(totals, "COUNT_CAP", 50)
+    broad = client.get("/admin/invoices/totals?q=ord", headers={"HX-Request": "true"})
+    assert broad.status_code == 200
+    page = broad.get_data(as_text=True)
+    assert "More than 50 match this search." in page
+    assert "exact=1" in page and "300 invoices" not in page
+
+    exact = client.get("/admin/invoices/totals?q=ord&exact=1", headers={"HX-Request": "true"})
+    assert "300 invoices" in exact.get_data(as_text=True)
+
+    narrow = client.get("/admin/invoices/totals?q=ord12", headers={"HX-Request": "true"})
+    assert "invoices" in narrow.get_data(as_text=True)  # ord12, ord120–129: exact at once
+    filtered = client.get("/admin/invoices/totals?status=Opened")
+    assert "150 invoices" in filtered.get_data(as_text=True)  # a filter, not a search
