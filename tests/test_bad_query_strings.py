@@ -24,7 +24,7 @@ from portal.checkout.cart import PRODUCTS
 from portal.extensions import db
 from portal.models import Invoice
 
-from .conftest import ROLE_PASSWORD
+from .conftest import POSTGRES_ONLY, ROLE_PASSWORD
 
 BAD_PAGES = ["-1", "0", "abc", "²", "1.5", "99999999999999", ""]
 BAD_SIZES = ["²", "-5", "abc", "100000000"]
@@ -270,6 +270,7 @@ def crawl_route(crawl: Crawl, endpoint: str, url: str) -> None:
             _check_page(crawl, endpoint, url, args, response)
 
 
+@POSTGRES_ONLY
 @pytest.mark.parametrize("role", ROLES)
 def test_no_bad_query_string_gives_a_500(app, client, login, world, role):
     if role == "customer":

@@ -15,7 +15,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.security import CONTENT_SECURITY_POLICY, HSTS
 
-from .conftest import ROLE_PASSWORD, _test_config
+from .conftest import POSTGRES_ONLY, ROLE_PASSWORD, _test_config
 
 EXPECTED = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -76,6 +76,7 @@ def is_secure(cookie: str) -> bool:
     return "secure" in [part.strip().lower() for part in cookie.split(";")[1:]]
 
 
+@POSTGRES_ONLY
 def test_every_get_route_answers_with_the_headers(app, client):
     urls = get_urls(app)
     assert "/admin/invoices" in urls and "/static/dummy" in urls
@@ -87,6 +88,7 @@ def test_every_get_route_answers_with_the_headers(app, client):
     assert {200, 302, 404} <= statuses  # pages, redirects to /login, dummy ids
 
 
+@POSTGRES_ONLY
 def test_every_get_route_over_https_adds_hsts(app, client):
     for url in get_urls(app):
         assert_headers(client.get(url, base_url=HTTPS), https=True)

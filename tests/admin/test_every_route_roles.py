@@ -7,6 +7,8 @@ import pytest
 
 from portal import people
 
+from ..conftest import POSTGRES_ONLY
+
 
 def _admin_routes(app):
     for rule in app.url_map.iter_rules():
@@ -24,6 +26,7 @@ def test_routes_are_found(app):
     assert len(routes) >= 30, routes
 
 
+@POSTGRES_ONLY
 @pytest.mark.parametrize("role", ["anonymous", "customer", "support"])
 def test_every_admin_route_checks_the_role(app, client, login, make_account, session, role):
     if role == "customer":
