@@ -96,8 +96,8 @@ class Account(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(String(500), default="")
-    # Its words folded for search (portal/search.py keeps it current; indexed by migration
-    # 5d0c1f2a9b7e: pg_trgm GIN on PostgreSQL, a b-tree SQLite scans).
+    # Its words folded for search (portal/search.py keeps it current): pg_trgm GIN on
+    # PostgreSQL (migration 5d0c1f2a9b7e), the FTS5 table accounts_fts on SQLite (7c4d2e91a5b3).
     search_text: Mapped[str] = mapped_column(String(2000), default="", server_default="")
     status: Mapped[str] = mapped_column(String(10), default="Open")
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)

@@ -9,8 +9,8 @@ accounts import, the benchmark store) fills it with `words`.
   `search_text LIKE '%…%'`.
 - SQLite: the FTS5 table `invoices_fts` (trigram tokenizer, rowid = the invoice's 8-digit
   friendly id as an integer) is kept in sync by triggers and answers the same substring
-  as a phrase query. Accounts (one per customer, ~100k at most) are matched by a scan of
-  the covering index on (search_text, id), which is a few megabytes.
+  as a phrase query; so does `accounts_fts` for accounts and their holders' e-mails (one
+  row each, with the account id; migration 7c4d2e91a5b3).
 
 A search of one or two characters (trigrams need three) matches ids exactly or by prefix
 only. Every search is a union of index lookups that yields row ids; the list then sorts
@@ -96,19 +96,30 @@ def _contains(column, key: str):
 def _invoices_with_text(key: str):
     """Ids of invoices whose own search text contains `key` (one index lookup)."""
     if _is_sqlite():
-        phrase = '"' + key.replace('"', '""') + '"'
         friendly = (
             select(literal_column("printf('%08d', rowid)", String))
             .select_from(text("invoices_fts"))
-            .where(text("invoices_fts MATCH :phrase").bindparams(phrase=phrase))
+            .where(text("invoices_fts MATCH :phrase").bindparams(phrase=_phrase(key)))
         )
         return select(Invoice.id).where(Invoice.friendly_id.in_(friendly))
     return select(Invoice.id).where(_contains(Invoice.search_text, key))
 
 
+def _phrase(key: str) -> str:
+    """`key` as an FTS5 phrase: the trigram tokenizer matches it as a substring."""
+    return '"' + key.replace('"', '""') + '"'
+
+
 def _accounts_with_text(key: str) -> list:
     """Ids of accounts whose search text or one of whose holders' e-mails contains `key`,
     as the SELECTs of a union (SQLite does not nest unions)."""
+    if _is_sqlite():
+        match = text("accounts_fts MATCH :account_phrase").bindparams(account_phrase=_phrase(key))
+        return [
+            select(literal_column("account_id", String))
+            .select_from(text("accounts_fts"))
+            .where(match)
+        ]
     return [
         select(Account.id).where(_contains(Account.search_text, key)),
         select(Holder.account_id).where(_contains(Holder.email, key)),

@@ -5,11 +5,11 @@ one or two characters, and plans that start from the search index."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from portal import credit, listing
 from portal.extensions import db
-from portal.models import Invoice
+from portal.models import Holder, Invoice
 from portal.search import fold
 
 
@@ -111,6 +111,36 @@ def test_the_sqlite_index_follows_inserts_updates_and_deletes(session, store, ap
     assert stale == 0
 
 
+def _accounts_fts(session) -> set[tuple[str, str]]:
+    return {
+        tuple(row) for row in session.execute(text("SELECT account_id, text FROM accounts_fts"))
+    }
+
+
+def _expected_accounts_fts(session) -> set[tuple[str, str]]:
+    accounts = [tuple(r) for r in session.execute(text("SELECT id, search_text FROM accounts"))]
+    holders = [tuple(r) for r in session.execute(text("SELECT account_id, email FROM holders"))]
+    return {*accounts, *holders}
+
+
+def test_the_sqlite_accounts_index_follows_accounts_and_holders(session, store):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the FTS5 table exists on SQLite only")
+    jose, ana, _ = store
+    assert _accounts_fts(session) == _expected_accounts_fts(session)
+    credit.update_account(session, jose.id, actor="t", name="Padaria Brasília")
+    dependent = session.scalars(
+        select(Holder).where(Holder.account_id == ana.id, Holder.level == 2)
+    ).one()
+    credit.remove_holder(session, ana.id, dependent.id, actor="t")
+    credit.add_holder(session, jose.id, "neta@example.com", actor="t")
+    assert _accounts_fts(session) == _expected_accounts_fts(session)
+    rows = session.execute(text("SELECT count(*) FROM accounts_fts_rows")).scalar()
+    assert rows == len(_expected_accounts_fts(session))  # nothing left behind
+    assert _ids(session, listing.ACCOUNTS, "filho.da") == set()
+    assert _ids(session, listing.ACCOUNTS, "neta@") == {jose.id}
+
+
 def test_plans_start_from_the_search_index(session, store):
     query = listing.parse(listing.INVOICES, {"q": "jose cafe", "sort": "-dueDate"})
     stmt = listing.where(listing.INVOICES, query)
@@ -120,7 +150,7 @@ def test_plans_start_from_the_search_index(session, store):
             str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
         )
         assert "VIRTUAL TABLE INDEX" in plan and "invoices_fts" in plan, plan
-        assert "ix_accounts_search_text" in plan or "COVERING INDEX" in plan, plan
+        assert "accounts_fts VIRTUAL TABLE" in plan and "SCAN accounts " not in plan, plan
     else:
         indexes = set(session.scalars(text("SELECT indexname FROM pg_indexes")))
         assert {"ix_invoices_search_trgm", "ix_accounts_search_trgm"} <= indexes

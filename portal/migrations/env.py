@@ -44,10 +44,11 @@ def get_metadata():
     return target_db.metadata
 
 
-# Search objects that the models do not describe (migration 5d0c1f2a9b7e): SQLite's FTS5
-# table and its shadow tables, and the engine-specific search indexes.
+# Search objects that the models do not describe (migrations 5d0c1f2a9b7e, 7c4d2e91a5b3):
+# SQLite's FTS5 tables and their shadow tables, and the engine-specific search indexes.
 SEARCH_OBJECTS = (
     "invoices_fts",
+    "accounts_fts",  # and accounts_fts_rows (migration 7c4d2e91a5b3)
     "ix_accounts_search_text",
     "ix_accounts_search_trgm",
     "ix_invoices_search_trgm",
