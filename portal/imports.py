@@ -287,6 +287,9 @@ FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _FORMULA = re.compile(r"[\s\u200b-\u200d\u2060\ufeff]*[" + re.escape("".join(FORMULA_START)) + "]")
 
 
+_NEGATIVE_NUMBER = re.compile(r"-\d+(\.\d+)?")
+
+
 def neutralize(value) -> str:
     """Text a spreadsheet will not run as a formula (a leading quote defuses it).
 
@@ -295,7 +298,9 @@ def neutralize(value) -> str:
     number (-12.50) stays as it is.
     """
     text = "" if value is None else str(value)
-    if re.fullmatch(r"-\d+(\.\d+)?", text):
+    if text[:1].isalnum():  # most cells (ids, names, statuses): nothing to look at
+        return text
+    if _NEGATIVE_NUMBER.fullmatch(text):
         return text
     if text.startswith(("\t", "\r")) or _FORMULA.match(text):
         return "'" + text
