@@ -11,9 +11,7 @@ VENDOR      := $(VENDOR_DIR)/htmx.min.js \
                $(VENDOR_DIR)/bootstrap.min.css \
                $(VENDOR_DIR)/bootstrap.bundle.min.js \
                $(VENDOR_DIR)/chart.umd.min.js
-# One pytest-xdist worker more than the cores: a worker often waits (on Chromium, a served
-# app, PostgreSQL), and the extra one uses that time.
-PYTEST_ARGS ?= -n $(shell echo $$(( $$(nproc) + 1 )))
+PYTEST_ARGS ?= -n auto
 CATALOGS    := portal/translations
 PO_FILES    := $(wildcard $(CATALOGS)/*/LC_MESSAGES/messages.po)
 MO_FILES    := $(PO_FILES:.po=.mo)
