@@ -209,9 +209,7 @@ def watchlists(session: Session, limit: int = 8) -> dict[str, Watchlist]:
             else [(_IN_USE / Account.credit_limit).desc(), Account.id]
         )
         stmt = listing.where(listing.ACCOUNTS, listing.parse(listing.ACCOUNTS, args, strict=False))
-        accounts = (
-            list(session.scalars(stmt.order_by(*order).limit(limit))) if counts[key] else []
-        )
+        accounts = list(session.scalars(stmt.order_by(*order).limit(limit))) if counts[key] else []
         result[key] = Watchlist(counts[key], accounts, dict(args))
     return result
 
