@@ -20,13 +20,16 @@ import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 from werkzeug.serving import make_server
 
 from portal import create_app
-from portal.extensions import db
+from portal.extensions import babel, db
 
 CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -171,3 +174,32 @@ def log_in(page, url: str, email: str, landing: str = r"/admin$") -> None:
     page.fill("input[name=password]", ROLE_PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(re.compile(landing))
+
+
+CATALOGS = Path(__file__).resolve().parents[2] / "portal" / "translations"
+
+
+def compiled_catalogs(folder: Path) -> dict:
+    """The catalogs as they are in the repository, compiled into `folder` (not by make):
+    the live_config of a test module that checks translated pages."""
+    for po in CATALOGS.glob("*/LC_MESSAGES/messages.po"):
+        target = folder / po.relative_to(CATALOGS).with_suffix(".mo")
+        target.parent.mkdir(parents=True)
+        with open(po, "rb") as source, open(target, "wb") as out:
+            write_mo(out, read_po(source, locale=po.parts[-3]))
+    return {"BABEL_TRANSLATION_DIRECTORIES": str(folder)}
+
+
+@pytest.fixture
+def server(live_server):
+    """The live server, with Flask-Babel's translations cache (kept on the process-wide
+    Babel, shared by every app of the test run) emptied before and after: another test's
+    catalogs must not answer for these."""
+
+    def forget() -> None:
+        with live_server.app.app_context():
+            babel.domain_instance.cache.clear()
+
+    forget()
+    yield live_server
+    forget()

@@ -17,20 +17,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from portal import credit, people
-from portal.extensions import babel, db
+from portal.extensions import db
 from portal.models import Invoice
 
 from ..conftest import ROLE_PASSWORD
-from .conftest import log_in
+from .conftest import compiled_catalogs, log_in
 
 pytestmark = pytest.mark.browser
-CATALOGS = Path(__file__).resolve().parents[2] / "portal" / "translations"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 900}
@@ -90,28 +87,7 @@ TARGETS = """
 
 @pytest.fixture
 def live_config(tmp_path) -> dict:
-    """Serve the catalogs as they are in the repository (compiled here, not by make)."""
-    folder = tmp_path / "translations"
-    for po in CATALOGS.glob("*/LC_MESSAGES/messages.po"):
-        target = folder / po.relative_to(CATALOGS).with_suffix(".mo")
-        target.parent.mkdir(parents=True)
-        with open(po, "rb") as source, open(target, "wb") as out:
-            write_mo(out, read_po(source, locale=po.parts[-3]))
-    return {"BABEL_TRANSLATION_DIRECTORIES": str(folder)}
-
-
-@pytest.fixture
-def server(live_server):
-    """The live server, with Flask-Babel's process-wide translations cache emptied before
-    and after (another test's catalogs must not answer for these)."""
-
-    def forget() -> None:
-        with live_server.app.app_context():
-            babel.domain_instance.cache.clear()
-
-    forget()
-    yield live_server
-    forget()
+    return compiled_catalogs(tmp_path / "translations")
 
 
 def arrange(app, language: str) -> dict:
