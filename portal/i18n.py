@@ -32,7 +32,7 @@ from babel.numbers import (
     parse_pattern,
 )
 from flask import Flask, g, has_request_context, request
-from flask_babel import format_date, format_datetime, get_locale, refresh
+from flask_babel import format_date, format_datetime, get_locale, get_translations, refresh
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -123,8 +123,25 @@ def number_locale_for(language: str | None) -> str:
 def number_locale() -> str:
     """The number locale of the current language (`force_locale` included; en_US outside an
     app context)."""
+    return _current()[1]
+
+
+def _current() -> tuple:
+    """(translations, number locale) of the current locale, worked out once per request and
+    locale and kept beside Flask-Babel's own state: Flask-Babel looks its translations up
+    anew on every call (three context lookups and a locale name each), and a page makes
+    hundreds of `_()` and `money` calls. A `force_locale` block or a `refresh` sets another
+    locale object, which misses the kept pair."""
+    state = g.get("_flask_babel") if g else None
+    kept = getattr(state, "portal_current", None)
+    if kept is not None and kept[0] is getattr(state, "babel_locale", None):
+        return kept[1]
     locale = get_locale()
-    return number_locale_for(str(locale)) if locale else DEFAULT_NUMBER_LOCALE
+    if locale is None:  # outside an app context
+        return get_translations(), DEFAULT_NUMBER_LOCALE
+    current = get_translations(), number_locale_for(str(locale))
+    g._flask_babel.portal_current = (locale, current)
+    return current
 
 
 def store_currency() -> str:
@@ -226,6 +243,13 @@ def _language_context() -> dict:
 def init_app(app: Flask) -> None:
     """Register Babel and the template filters (the glossary's too: portal.labels)."""
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.install_gettext_callables(  # Flask-Babel's, with the translations kept
+        gettext=lambda s: _current()[0].ugettext(s),
+        ngettext=lambda s, p, n: _current()[0].ungettext(s, p, n),
+        pgettext=lambda c, s: _current()[0].upgettext(c, s),
+        npgettext=lambda c, s, p, n: _current()[0].unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.before_request(_forget_locale)
     app.context_processor(_language_context)
     labels.init_app(app)

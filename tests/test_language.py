@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, refresh
 
 from portal import outbox, people
 from portal.credit.ledger import write_transaction
@@ -275,6 +275,25 @@ def test_an_email_is_rendered_in_its_recipient_s_language(
         (plain.email, "locale=en", "amount=R$5,000.00"),
         ("holder-only@example.com", "locale=pt_BR", "amount=R$\xa05.000,00"),
     }
+
+
+def test_templates_follow_force_locale_and_refresh_within_one_request(app):
+    """`_()` in templates keeps its translations per request and locale (portal.i18n): a
+    `force_locale` block, the end of it and a `refresh` each switch them."""
+    template = app.jinja_env.from_string("{{ _('Export CSV') }} {{ amount|money }}")
+
+    def say() -> str:
+        return template.render(amount=Decimal("1234.50"))
+
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert say() == "Export CSV R$1,234.50"
+        with force_locale("pt_BR"):
+            assert say() == "Exportar CSV R$\xa01.234,50"
+        assert say() == "Export CSV R$1,234.50"
+        with force_locale("es"):
+            assert say() == "Exportar CSV R$\xa01.234,50"
+        refresh()
+        assert say() == "Export CSV R$1,234.50"
 
 
 def test_a_reset_email_follows_the_saved_language(app, client, session, make_user, mailbox):
