@@ -34,6 +34,9 @@ from babel.numbers import (
 from flask import Flask, g, has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale, get_translations, refresh
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -228,6 +231,27 @@ def moment(value: datetime | None) -> str:
     return "" if value is None else format_datetime(value, "short")
 
 
+@pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, string: str, /, **variables) -> str:
+    """`_()` in templates: Jinja's new-style gettext (the translation is a format string,
+    autoescaped) in one call, where the i18n extension's takes three plus Flask-Babel's
+    lookups (a fifth of a list page's time)."""
+    translated = _current()[0].ugettext(string)
+    if eval_ctx.autoescape:
+        translated = Markup(translated)
+    return translated % variables if variables or "%" in translated else translated
+
+
+@pass_eval_context
+def _template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables):
+    """`ngettext()` in templates, the same way (`num` is among the variables)."""
+    variables.setdefault("num", num)
+    translated = _current()[0].ungettext(singular, plural, num)
+    if eval_ctx.autoescape:
+        translated = Markup(translated)
+    return translated % variables
+
+
 def _forget_locale() -> None:
     """Choose the language afresh on every request: Flask-Babel caches it in `g`, which
     outlives a request when an app context is shared by several (as in tests)."""
@@ -243,12 +267,8 @@ def _language_context() -> dict:
 def init_app(app: Flask) -> None:
     """Register Babel and the template filters (the glossary's too: portal.labels)."""
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.install_gettext_callables(  # Flask-Babel's, with the translations kept
-        gettext=lambda s: _current()[0].ugettext(s),
-        ngettext=lambda s, p, n: _current()[0].ungettext(s, p, n),
-        pgettext=lambda c, s: _current()[0].upgettext(c, s),
-        npgettext=lambda c, s, p, n: _current()[0].unpgettext(c, s, p, n),
-        newstyle=True,
+    app.jinja_env.globals.update(  # over the i18n extension's (which Flask-Babel installs)
+        _=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext
     )
     app.before_request(_forget_locale)
     app.context_processor(_language_context)

@@ -296,6 +296,19 @@ def test_templates_follow_force_locale_and_refresh_within_one_request(app):
         assert say() == "Export CSV R$1,234.50"
 
 
+def test_template_gettext_is_jinja_s_new_style(app):
+    """The lean `_()` and `ngettext()` of portal.i18n format like Jinja's new-style gettext:
+    values are escaped, `%%` is a percent sign even without values, `num` is given."""
+    template = app.jinja_env.from_string(
+        "{{ _('Order %(id)s', id=order) }}|{{ _('100%%') }}|"
+        "{{ ngettext('postponed once', 'postponed %(num)d times', times) }}"
+    )
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert template.render(order="<b>", times=3) == "Order &lt;b&gt;|100%|postponed 3 times"
+        with force_locale("pt_BR"):
+            assert template.render(order="7", times=1).startswith("Pedido 7|100%|")
+
+
 def test_a_reset_email_follows_the_saved_language(app, client, session, make_user, mailbox):
     """A real renderer: the reset text is made under the login's language."""
     seen = []
