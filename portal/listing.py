@@ -56,7 +56,7 @@ class ListingSpec:
     # rows as a subquery) -> the whole summary, "count" included.
     totals: Callable[[Session, Any], dict] | None = None
     # Replaces `search` where an index answers it (portal/search.py): q -> a condition.
-    matcher: Callable[[str], Any] | None = None
+    matcher: Callable[[str, bool], Any] | None = None
 
     def filter(self, name: str) -> Filter | None:
         """The filter of that name, if the spec declares it."""
@@ -219,8 +219,9 @@ def order_by(spec: ListingSpec, sort: str) -> list:
     return order
 
 
-def where(spec: ListingSpec, query: ListingQuery, *extra) -> Select:
-    """The filtered SELECT of the spec's model (no order, no paging)."""
+def where(spec: ListingSpec, query: ListingQuery, *extra, broad: bool = False) -> Select:
+    """The filtered SELECT of the spec's model (no order, no paging); `broad`: a search
+    known to match more than BROAD_SEARCH rows, in its row-by-row form (portal/search.py)."""
     stmt = select(spec.model)
     conditions = [
         spec.filter(name).condition(spec.filter(name).parse(raw))
@@ -229,7 +230,7 @@ def where(spec: ListingSpec, query: ListingQuery, *extra) -> Select:
     if conditions:
         stmt = stmt.where(or_(*conditions) if query.op == "or" else and_(*conditions))
     if query.q and spec.matcher is not None:
-        stmt = stmt.where(spec.matcher(query.q))
+        stmt = stmt.where(spec.matcher(query.q, broad))
     elif query.q and spec.search:
         stmt = stmt.where(or_(*(col.icontains(query.q, autoescape=True) for col in spec.search)))
     return stmt.where(*extra) if extra else stmt
@@ -283,13 +284,18 @@ def run(
     stmt = where(spec, query, *extra)
     limit = query.per_page if limit is None else limit
     offset = (query.page - 1) * query.per_page if offset is None else offset
+    summary, items = {}, None
     if count_cap is None:
         summary = summarize(session, spec, query, *extra)
         total = summary["count"]
+    elif query.q:
+        items, total = _searched_page(session, spec, stmt, query.sort, offset, limit, count_cap)
     else:
         total = count_up_to(session, spec, query, count_cap + 1, *extra)
-        summary = {}
-    items = list(session.scalars(_rows(spec, stmt, query.sort, offset, limit)))
+    if items is None:
+        if query.q and total > BROAD_SEARCH:
+            stmt = where(spec, query, *extra, broad=True)
+        items = list(session.scalars(_rows(spec, stmt, query.sort, offset, limit)))
     return Page(
         items=items,
         total=total,
@@ -301,7 +307,25 @@ def run(
     )
 
 
+def _searched_page(session: Session, spec: ListingSpec, stmt: Select, sort, offset, limit, cap):
+    """(one page of a search's rows or None, how many match up to cap + 1), looking the
+    matches up once: their ids, up to cap + 1 of them, are a WITH that the count and the
+    page both read (a search's matches are index lookups, portal/search.py, that cost as
+    much as the rest of the page). When more than `cap` match, those ids are not all of
+    them: the page is None, to be read as usual."""
+    model = spec.model
+    matched = stmt.with_only_columns(model.id).limit(cap + 1).cte("matched")
+    count = select(func.count()).select_from(matched).scalar_subquery()
+    among = select(model).where(model.id.in_(select(matched.c.id)))
+    rows = session.execute(_rows(spec, among, sort, offset, limit).add_columns(count)).all()
+    # No row: no match or a page past the end, both counted cheaply (or a deep page of a
+    # broad search, which then pays its count twice).
+    total = rows[0][1] if rows else session.scalar(select(count))
+    return (None if total > cap else [item for item, _ in rows]), total
+
+
 DEEP_OFFSET = 200  # from here a page picks its ids before it reads its rows
+BROAD_SEARCH = 10_000  # a search matching more rows reads its page walking the sort order
 
 
 def _rows(spec: ListingSpec, stmt: Select, sort: str, offset: int, limit: int) -> Select:

@@ -13,8 +13,12 @@ accounts import, the benchmark store) fills it with `words`.
   row each, with the account id; migration 7c4d2e91a5b3).
 
 A search of one or two characters (trigrams need three) matches ids exactly or by prefix
-only. Every search is a union of index lookups that yields row ids; the list then sorts
-and pages those rows, so a search never walks a table in sort order.
+only. A search is a union of index lookups that yields row ids; the list then sorts and
+pages those rows, so a narrow search never walks a table in sort order. A broad one (more
+than `listing.BROAD_SEARCH` rows match: "ord" matches every order id) asks for the same
+rows as a condition tested row by row (`broad=True`): its page is found by walking the
+sort's index for a few hundred rows, where collecting and sorting a million matches takes
+seconds.
 """
 
 from __future__ import annotations
@@ -139,14 +143,28 @@ def _exact_invoice_ids(raw: str):
     )
 
 
-def invoice_matches(q: str) -> ColumnElement[bool]:
+def _account_row_matches(key: str):
+    """The account's search text or one of its holders' e-mails contains `key`, tested
+    on the account row at hand (the broad form of `_accounts_with_text`)."""
+    holder = select(Holder.id).where(Holder.account_id == Account.id, _contains(Holder.email, key))
+    return or_(_contains(Account.search_text, key), holder.exists())
+
+
+def invoice_matches(q: str, broad: bool = False) -> ColumnElement[bool]:
     """Invoices matching the search `q`: by id (exactly or by prefix), and from three
     characters on by any word of the invoice or of its account (name, e-mail, document,
-    holders)."""
+    holders). `broad`: the same rows, tested row by row (see the module's docstring)."""
     raw = q.strip()
     key = fold(raw)
     if len(key) < MIN_INFIX:
         return _exact_invoice_ids(raw)
+    if broad:
+        account = select(Account.id).where(Account.id == Invoice.account_id)
+        return or_(
+            _contains(Invoice.search_text, key),
+            account.where(_account_row_matches(key)).exists(),
+            _exact_invoice_ids(raw),
+        )
     ids = union(
         _invoices_with_text(key),
         select(Invoice.id).where(Invoice.account_id.in_(union(*_accounts_with_text(key)))),
@@ -155,9 +173,10 @@ def invoice_matches(q: str) -> ColumnElement[bool]:
     return Invoice.id.in_(ids)
 
 
-def account_matches(q: str) -> ColumnElement[bool]:
+def account_matches(q: str, broad: bool = False) -> ColumnElement[bool]:
     """Accounts matching the search `q`: by id, document or e-mail (exactly or by prefix),
-    and from three characters on by any of their words or their holders' e-mails."""
+    and from three characters on by any of their words or their holders' e-mails.
+    `broad`: the same rows, tested row by row (see the module's docstring)."""
     raw = q.strip()
     key = fold(raw)
     exact = or_(
@@ -169,4 +188,6 @@ def account_matches(q: str) -> ColumnElement[bool]:
     )
     if len(key) < MIN_INFIX:
         return exact
+    if broad:
+        return or_(_account_row_matches(key), exact)
     return Account.id.in_(union(*_accounts_with_text(key), select(Account.id).where(exact)))

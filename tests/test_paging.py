@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from portal import credit, listing
 from portal.admin import totals
@@ -201,3 +201,67 @@ def test_totals_of_a_broad_search_are_computed_on_request(
     assert "invoices" in narrow.get_data(as_text=True)  # ord12, ord120–129: exact at once
     filtered = client.get("/admin/invoices/totals?status=Opened")
     assert "150 invoices" in filtered.get_data(as_text=True)  # a filter, not a search
+
+
+SEARCHES = ["ord1", "ord12", "ord", "buyer1", "example", "holder.x", "00000012", "T0001-", "zz"]
+
+
+@pytest.mark.parametrize("spec", [listing.INVOICES, listing.ACCOUNTS], ids=lambda s: s.name)
+def test_a_search_tested_row_by_row_matches_the_same_rows(session, many_invoices, spec):
+    """The broad form of a search (portal/search.py) is the same set as its union of
+    index lookups, for words of the row, of its account and of a holder, and ids."""
+    credit.add_holder(session, "00000000001_Other", "holder.x@example.com", actor="t")
+    for q in SEARCHES:
+        query = listing.parse(spec, {"q": q})
+        narrow, broad = (
+            set(
+                session.scalars(
+                    listing.where(spec, query, broad=b).with_only_columns(spec.model.id)
+                )
+            )
+            for b in (False, True)
+        )
+        assert broad == narrow, q
+    assert len(narrow) == 0 and len(broad) == 0  # "zz": no id starts with it
+
+
+@pytest.mark.parametrize("sort", ["due_date", "-value", "friendly_id"])
+def test_a_list_page_of_a_search_is_what_the_full_listing_pages(
+    session, many_invoices, monkeypatch, sort
+):
+    """The list's search page (count and page read from one lookup of the matches, and a
+    broad search's page walking the sort order) lists what the exact listing lists."""
+    monkeypatch.setattr(listing, "BROAD_SEARCH", 10)
+    for q, page, deep_from in (("ord1", "2", 10**9), ("ord", "3", 10**9), ("ord", "9", 0)):
+        args = {"q": q, "sort": sort, "page": page, "perPage": "7"}
+        monkeypatch.setattr(listing, "DEEP_OFFSET", deep_from)
+        query = listing.parse(listing.INVOICES, args)
+        exact = listing.run(session, listing.INVOICES, query)
+        capped = listing.run(session, listing.INVOICES, query, count_cap=10)
+        assert [i.id for i in capped.items] == [i.id for i in exact.items], args
+        assert capped.items and capped.capped and capped.total == 11 < exact.total, args
+    narrow = listing.parse(
+        listing.INVOICES, {"q": "ord12", "sort": sort, "page": "2", "perPage": "5"}
+    )
+    page = listing.run(session, listing.INVOICES, narrow, count_cap=100)
+    assert not page.capped and page.total == 11 and len(page.items) == 5  # ord12, ord120–129
+    past = listing.parse(listing.INVOICES, {"q": "ord12", "page": "9"})
+    assert listing.run(session, listing.INVOICES, past, count_cap=100).total == 11
+
+
+def test_a_search_page_looks_its_matches_up_once(client, login, session, many_invoices):
+    """The list asks the search indexes once for the count and the page together."""
+    login("finance")
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *rest):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        answer = client.get("/admin/invoices?q=ord12", headers={"HX-Request": "true"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert answer.status_code == 200 and "ORD120" in answer.get_data(as_text=True)
+    searching = [s for s in seen if " LIKE " in s or " MATCH " in s]
+    assert len(searching) == 1, searching
