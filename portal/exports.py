@@ -55,38 +55,41 @@ COLUMNS = {"invoices": INVOICE_COLUMNS, "accounts": ACCOUNT_COLUMNS}
 BATCH = 5000
 
 
-def _formatter(column, decimal_comma: bool = False):
-    """How one column's values become text: free text is neutralised, the rest is not.
-
-    Numbers are canonical (1234.56), or with a decimal comma (1234,56) in semicolon files,
-    which the import reads with a decimal comma: an Excel export can be imported back.
-    """
-    python_type = column.type.python_type
-    if python_type is str:
-        return lambda value: "" if value is None else neutralize(value)
-    if python_type in (datetime, date):
-        return lambda value: "" if value is None else value.isoformat()
-    if decimal_comma:
-        return lambda value: "" if value is None else str(value).replace(".", ",")
-    return lambda value: "" if value is None else str(value)
-
-
 def export_rows(
     session: Session,
     spec: listing.ListingSpec,
     query: listing.ListingQuery,
     *extra,
     decimal_comma: bool = False,
-) -> Iterator[list[str]]:
-    """The rows of the whole filtered list, in the page's order, as text."""
+) -> Iterator[list]:
+    """The rows of the whole filtered list, in the page's order, as the CSV writer takes
+    them: free text neutralised against formulas, dates and times in ISO 8601, numbers
+    canonical (1234.56) or with a decimal comma (1234,56, the Excel flavour, which the
+    import reads back), None as an empty cell. Each cell is looked at in place (a call
+    per cell made a third of the export's time)."""
     columns = [column for _, column in COLUMNS[spec.name]]
-    formatters = [_formatter(column, decimal_comma) for column in columns]
+    types = [column.type.python_type for column in columns]
+    texts = [i for i, kind in enumerate(types) if kind is str]
+    dates = [i for i, kind in enumerate(types) if kind in (datetime, date)]
+    numbers = [i for i, kind in enumerate(types) if kind not in (str, datetime, date)]
+    commas = numbers if decimal_comma else []
     stmt = listing.where(spec, query, *extra).with_only_columns(*columns)
     stmt = stmt.order_by(*listing.order_by(spec, query.sort))
     # Core rows, read in batches: no ORM objects, flat memory.
     result = session.connection().execution_options(yield_per=BATCH).execute(stmt)
     for row in result:
-        yield [format_(value) for format_, value in zip(formatters, row, strict=True)]
+        cells = list(row)
+        for i in texts:
+            value = cells[i]
+            if value and not value[:1].isalnum():  # most cells start with a letter or digit
+                cells[i] = neutralize(value)
+        for i in dates:
+            if cells[i] is not None:
+                cells[i] = cells[i].isoformat()
+        for i in commas:
+            if cells[i] is not None:
+                cells[i] = str(cells[i]).replace(".", ",")
+        yield cells
 
 
 def export_csv(
