@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from . import search
@@ -55,8 +55,10 @@ class ListingSpec:
     # Replaces `summary` where the totals take queries of their own: (session, the matched
     # rows as a subquery) -> the whole summary, "count" included.
     totals: Callable[[Session, Any], dict] | None = None
-    # Replaces `search` where an index answers it (portal/search.py): q -> a condition.
+    # Replaces `search` where an index answers it (portal/search.py): (q, broad) -> a
+    # condition; and q -> the SELECTs of ids, one per index, whose union the matches are.
     matcher: Callable[[str, bool], Any] | None = None
+    lookups: Callable[[str], list[Select]] | None = None
 
     def filter(self, name: str) -> Filter | None:
         """The filter of that name, if the spec declares it."""
@@ -222,18 +224,37 @@ def order_by(spec: ListingSpec, sort: str) -> list:
 def where(spec: ListingSpec, query: ListingQuery, *extra, broad: bool = False) -> Select:
     """The filtered SELECT of the spec's model (no order, no paging); `broad`: a search
     known to match more than BROAD_SEARCH rows, in its row-by-row form (portal/search.py)."""
-    stmt = select(spec.model)
+    stmt = select(spec.model).where(*_filtered(spec, query, *extra))
+    if query.q and spec.matcher is not None:
+        stmt = stmt.where(spec.matcher(query.q, broad))
+    elif query.q and spec.search:
+        stmt = stmt.where(or_(*(col.icontains(query.q, autoescape=True) for col in spec.search)))
+    return stmt
+
+
+def _filtered(spec: ListingSpec, query: ListingQuery, *extra) -> list:
+    """The conditions of the query's filters (all, or any: `op`) and the `extra` ones."""
     conditions = [
         spec.filter(name).condition(spec.filter(name).parse(raw))
         for name, raw in query.filters.items()
     ]
     if conditions:
-        stmt = stmt.where(or_(*conditions) if query.op == "or" else and_(*conditions))
-    if query.q and spec.matcher is not None:
-        stmt = stmt.where(spec.matcher(query.q, broad))
-    elif query.q and spec.search:
-        stmt = stmt.where(or_(*(col.icontains(query.q, autoescape=True) for col in spec.search)))
-    return stmt.where(*extra) if extra else stmt
+        conditions = [or_(*conditions) if query.op == "or" else and_(*conditions)]
+    return [*conditions, *extra]
+
+
+def _matched_ids(spec: ListingSpec, query: ListingQuery, most: int, *extra):
+    """A SELECT of the ids of at least `most` matching rows, or of all when fewer match.
+
+    A search with index lookups (portal/search.py) takes up to `most` rows from each
+    lookup (each gives a row once), filtered: their union has `most` rows or more exactly
+    when the search does, and is every match otherwise. Each lookup stops early, where
+    the union of whole lookups collects every match first (a million for "ord")."""
+    if not (query.q and spec.lookups is not None):
+        return where(spec, query, *extra).with_only_columns(spec.model.id).limit(most)
+    filtered = _filtered(spec, query, *extra)
+    parts = [lookup.where(*filtered).limit(most).subquery() for lookup in spec.lookups(query.q)]
+    return union(*(select(part.c.id) for part in parts))
 
 
 def summarize(session: Session, spec: ListingSpec, query: ListingQuery, *extra) -> dict:
@@ -255,8 +276,8 @@ def summarize(session: Session, spec: ListingSpec, query: ListingQuery, *extra) 
 
 def count_up_to(session: Session, spec: ListingSpec, query: ListingQuery, most: int, *extra):
     """How many rows match, counting no further than `most` (cheap whatever matches)."""
-    bounded = where(spec, query, *extra).with_only_columns(spec.model.id).limit(most).subquery()
-    return session.scalar(select(func.count()).select_from(bounded)) or 0
+    bounded = _matched_ids(spec, query, most, *extra).subquery()
+    return min(session.scalar(select(func.count()).select_from(bounded)) or 0, most)
 
 
 def broad_search(session: Session, spec: ListingSpec, query: ListingQuery, cap: int) -> bool:
@@ -289,7 +310,8 @@ def run(
         summary = summarize(session, spec, query, *extra)
         total = summary["count"]
     elif query.q:
-        items, total = _searched_page(session, spec, stmt, query.sort, offset, limit, count_cap)
+        matched = _matched_ids(spec, query, count_cap + 1, *extra)
+        items, total = _searched_page(session, spec, matched, query.sort, offset, limit, count_cap)
     else:
         total = count_up_to(session, spec, query, count_cap + 1, *extra)
     if items is None:
@@ -307,20 +329,19 @@ def run(
     )
 
 
-def _searched_page(session: Session, spec: ListingSpec, stmt: Select, sort, offset, limit, cap):
+def _searched_page(session: Session, spec: ListingSpec, matched, sort, offset, limit, cap):
     """(one page of a search's rows or None, how many match up to cap + 1), looking the
-    matches up once: their ids, up to cap + 1 of them, are a WITH that the count and the
-    page both read (a search's matches are index lookups, portal/search.py, that cost as
-    much as the rest of the page). When more than `cap` match, those ids are not all of
-    them: the page is None, to be read as usual."""
+    matches up once: the ids `matched` (`_matched_ids`) are a WITH that the count and the
+    page both read. When more than `cap` match, those ids are not all of them: the page
+    is None, to be read as usual."""
     model = spec.model
-    matched = stmt.with_only_columns(model.id).limit(cap + 1).cte("matched")
+    matched = matched.cte("matched")
     count = select(func.count()).select_from(matched).scalar_subquery()
     among = select(model).where(model.id.in_(select(matched.c.id)))
     rows = session.execute(_rows(spec, among, sort, offset, limit).add_columns(count)).all()
     # No row: no match or a page past the end, both counted cheaply (or a deep page of a
     # broad search, which then pays its count twice).
-    total = rows[0][1] if rows else session.scalar(select(count))
+    total = min(rows[0][1] if rows else session.scalar(select(count)), cap + 1)
     return (None if total > cap else [item for item, _ in rows]), total
 
 
@@ -562,6 +583,7 @@ INVOICES = ListingSpec(
     name="invoices",
     model=Invoice,
     matcher=search.invoice_matches,
+    lookups=search.invoice_lookups,
     filters=(
         Filter("creditAccountId", lambda v: Invoice.account_id == v),
         Filter("status", _invoice_status, _one_of("status", INVOICE_STATUSES)),
@@ -690,6 +712,7 @@ ACCOUNTS = ListingSpec(
     name="accounts",
     model=Account,
     matcher=search.account_matches,
+    lookups=search.account_lookups,
     filters=(
         Filter(
             "status",

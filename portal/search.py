@@ -26,7 +26,20 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sqlalchemy import String, and_, event, literal_column, or_, select, text, union
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    and_,
+    column,
+    event,
+    func,
+    or_,
+    select,
+    table,
+    text,
+    union,
+)
 from sqlalchemy.sql import ColumnElement
 
 from .models import Account, Holder, Invoice
@@ -97,37 +110,15 @@ def _contains(column, key: str):
     return column.like(_like_pattern(key), escape="/")
 
 
-def _invoices_with_text(key: str):
-    """Ids of invoices whose own search text contains `key` (one index lookup)."""
-    if _is_sqlite():
-        friendly = (
-            select(literal_column("printf('%08d', rowid)", String))
-            .select_from(text("invoices_fts"))
-            .where(text("invoices_fts MATCH :phrase").bindparams(phrase=_phrase(key)))
-        )
-        return select(Invoice.id).where(Invoice.friendly_id.in_(friendly))
-    return select(Invoice.id).where(_contains(Invoice.search_text, key))
+_INVOICES_FTS = table("invoices_fts", column("rowid", Integer))  # rowid: the friendly id
+_ACCOUNTS_FTS = table("accounts_fts", column("account_id", String))
 
 
-def _phrase(key: str) -> str:
-    """`key` as an FTS5 phrase: the trigram tokenizer matches it as a substring."""
-    return '"' + key.replace('"', '""') + '"'
-
-
-def _accounts_with_text(key: str) -> list:
-    """Ids of accounts whose search text or one of whose holders' e-mails contains `key`,
-    as the SELECTs of a union (SQLite does not nest unions)."""
-    if _is_sqlite():
-        match = text("accounts_fts MATCH :account_phrase").bindparams(account_phrase=_phrase(key))
-        return [
-            select(literal_column("account_id", String))
-            .select_from(text("accounts_fts"))
-            .where(match)
-        ]
-    return [
-        select(Account.id).where(_contains(Account.search_text, key)),
-        select(Holder.account_id).where(_contains(Holder.email, key)),
-    ]
+def _fts_match(fts, key: str):
+    """`key` as an FTS5 phrase matched in `fts`: the trigram tokenizer matches it as a
+    substring."""
+    phrase = '"' + key.replace('"', '""') + '"'
+    return text(f"{fts.name} MATCH :{fts.name}_phrase").bindparams(**{f"{fts.name}_phrase": phrase})
 
 
 def _exact_invoice_ids(raw: str):
@@ -143,17 +134,87 @@ def _exact_invoice_ids(raw: str):
     )
 
 
+def _exact_account_ids(raw: str, key: str):
+    """Accounts whose id, document or e-mail is `raw` (the e-mail folded) or starts with it."""
+    return or_(
+        Account.id == raw,
+        _starts_with(Account.id, raw),
+        Account.document == raw,
+        Account.email == key,
+        _starts_with(Account.email, key),
+    )
+
+
+def invoice_lookups(q: str) -> list[Select]:
+    """The invoices matching the search `q` as SELECTs of their ids, each answered by one
+    index: by id (exactly or by prefix), and from three characters on by any word of the
+    invoice or of its account (name, e-mail, document, holders). The matches are their
+    union; each gives a row once (SQLite's DISTINCT is streamed, so a LIMIT still stops
+    it early; PostgreSQL's would read every match first)."""
+    raw = q.strip()
+    key = fold(raw)
+    exact = select(Invoice.id).where(_exact_invoice_ids(raw))
+    if len(key) < MIN_INFIX:
+        return [exact]
+    if _is_sqlite():
+        own = (
+            select(Invoice.id)
+            .select_from(_INVOICES_FTS)
+            .join(Invoice, Invoice.friendly_id == func.printf("%08d", _INVOICES_FTS.c.rowid))
+        )
+        of_account = (
+            select(Invoice.id)
+            .select_from(_ACCOUNTS_FTS)
+            .join(Invoice, Invoice.account_id == _ACCOUNTS_FTS.c.account_id)
+        )
+        return [
+            own.where(_fts_match(_INVOICES_FTS, key)),
+            of_account.where(_fts_match(_ACCOUNTS_FTS, key)).distinct(),  # holders too
+            exact,
+        ]
+    accounts = union(
+        select(Account.id).where(_contains(Account.search_text, key)),
+        select(Holder.account_id).where(_contains(Holder.email, key)),
+    )
+    return [
+        select(Invoice.id).where(_contains(Invoice.search_text, key)),
+        select(Invoice.id).where(Invoice.account_id.in_(accounts)),
+        exact,
+    ]
+
+
+def account_lookups(q: str) -> list[Select]:
+    """The accounts matching the search `q` as SELECTs of their ids, each answered by one
+    index: by id, document or e-mail (exactly or by prefix), and from three characters on
+    by any of their words or their holders' e-mails. The matches are their union; each
+    gives a row once (see `invoice_lookups`)."""
+    raw = q.strip()
+    key = fold(raw)
+    exact = select(Account.id).where(_exact_account_ids(raw, key))
+    if len(key) < MIN_INFIX:
+        return [exact]
+    if _is_sqlite():
+        words = select(Account.id).select_from(_ACCOUNTS_FTS)
+        words = words.join(Account, Account.id == _ACCOUNTS_FTS.c.account_id)
+        return [words.where(_fts_match(_ACCOUNTS_FTS, key)).distinct(), exact]  # holders too
+    holders = select(Holder.account_id).where(_contains(Holder.email, key))
+    return [
+        select(Account.id).where(_contains(Account.search_text, key)),
+        select(Account.id).where(Account.id.in_(holders)),
+        exact,
+    ]
+
+
 def _account_row_matches(key: str):
     """The account's search text or one of its holders' e-mails contains `key`, tested
-    on the account row at hand (the broad form of `_accounts_with_text`)."""
+    on the account row at hand."""
     holder = select(Holder.id).where(Holder.account_id == Account.id, _contains(Holder.email, key))
     return or_(_contains(Account.search_text, key), holder.exists())
 
 
 def invoice_matches(q: str, broad: bool = False) -> ColumnElement[bool]:
-    """Invoices matching the search `q`: by id (exactly or by prefix), and from three
-    characters on by any word of the invoice or of its account (name, e-mail, document,
-    holders). `broad`: the same rows, tested row by row (see the module's docstring)."""
+    """Invoices matching the search `q` (`invoice_lookups`); `broad`: the same rows,
+    tested row by row (see the module's docstring)."""
     raw = q.strip()
     key = fold(raw)
     if len(key) < MIN_INFIX:
@@ -165,29 +226,16 @@ def invoice_matches(q: str, broad: bool = False) -> ColumnElement[bool]:
             account.where(_account_row_matches(key)).exists(),
             _exact_invoice_ids(raw),
         )
-    ids = union(
-        _invoices_with_text(key),
-        select(Invoice.id).where(Invoice.account_id.in_(union(*_accounts_with_text(key)))),
-        select(Invoice.id).where(_exact_invoice_ids(raw)),
-    )
-    return Invoice.id.in_(ids)
+    return Invoice.id.in_(union(*invoice_lookups(q)))
 
 
 def account_matches(q: str, broad: bool = False) -> ColumnElement[bool]:
-    """Accounts matching the search `q`: by id, document or e-mail (exactly or by prefix),
-    and from three characters on by any of their words or their holders' e-mails.
-    `broad`: the same rows, tested row by row (see the module's docstring)."""
+    """Accounts matching the search `q` (`account_lookups`); `broad`: the same rows,
+    tested row by row (see the module's docstring)."""
     raw = q.strip()
     key = fold(raw)
-    exact = or_(
-        Account.id == raw,
-        _starts_with(Account.id, raw),
-        Account.document == raw,
-        Account.email == key,
-        _starts_with(Account.email, key),
-    )
     if len(key) < MIN_INFIX:
-        return exact
+        return _exact_account_ids(raw, key)
     if broad:
-        return or_(_account_row_matches(key), exact)
-    return Account.id.in_(union(*_accounts_with_text(key), select(Account.id).where(exact)))
+        return or_(_account_row_matches(key), _exact_account_ids(raw, key))
+    return Account.id.in_(union(*account_lookups(q)))

@@ -265,3 +265,41 @@ def test_a_search_page_looks_its_matches_up_once(client, login, session, many_in
     assert answer.status_code == 200 and "ORD120" in answer.get_data(as_text=True)
     searching = [s for s in seen if " LIKE " in s or " MATCH " in s]
     assert len(searching) == 1, searching
+
+
+def test_each_lookup_gives_a_row_once_and_their_union_is_the_search(session, many_invoices):
+    """The index lookups of a search (what a list counts up to its cap from) give each
+    row once, and together exactly the rows of the search."""
+    credit.add_holder(session, "00000000001_Other", "holder.x@example.com", actor="t")
+    for spec in (listing.INVOICES, listing.ACCOUNTS):
+        for q in SEARCHES:
+            query = listing.parse(spec, {"q": q})
+            matches = set(
+                session.scalars(listing.where(spec, query).with_only_columns(spec.model.id))
+            )
+            found: set[str] = set()
+            for lookup in spec.lookups(q):
+                ids = list(session.scalars(lookup))
+                assert len(ids) == len(set(ids)), (spec.name, q)
+                found |= set(ids)
+            assert found == matches, (spec.name, q)
+
+
+@pytest.mark.parametrize("most", [1, 5, 11, 12, 76, 400])
+def test_a_search_is_counted_up_to_a_bound(session, many_invoices, most):
+    """Counting up to `most` from the lookups, each stopped at `most`: the exact count
+    when it is below, `most` otherwise, with filters (all or any) and without."""
+    credit.add_holder(session, "00000000002_Other", "holder.y@example.com", actor="t")
+    for spec, q, filters in (
+        (listing.INVOICES, "ord12", {}),
+        (listing.INVOICES, "ord", {}),
+        (listing.INVOICES, "ord", {"status": "Paid"}),
+        (listing.INVOICES, "buyer1", {"status": "Opened"}),
+        (listing.INVOICES, "example", {"status": "Paid", "due_from": "2026-12-03", "op": "or"}),
+        (listing.ACCOUNTS, "example", {}),
+        (listing.ACCOUNTS, "holder.y", {}),
+    ):
+        query = listing.parse(spec, {"q": q, **filters})
+        exact = listing.summarize(session, spec, query)["count"]
+        assert exact, (q, filters)
+        assert listing.count_up_to(session, spec, query, most) == min(exact, most), (q, filters)
