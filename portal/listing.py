@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,15 @@ from sqlalchemy.orm import Session
 
 from . import search
 from .credit.errors import InvalidInput
-from .models import Account, AuditEvent, Invoice, OutboxMessage, StatementEntry, User
+from .models import (
+    Account,
+    AuditEvent,
+    Invoice,
+    OutboxMessage,
+    StatementEntry,
+    User,
+    invoice_rollups,
+)
 
 CENT = Decimal("0.01")
 PAGING = ("q", "sort", "page", "perPage", "op")
@@ -53,8 +62,9 @@ class ListingSpec:
     max_per_page: int = 1000
     summary: Callable[[Any], Sequence[Any]] | None = None
     # Replaces `summary` where the totals take queries of their own: (session, the matched
-    # rows as a subquery) -> the whole summary, "count" included.
-    totals: Callable[[Session, Any], dict] | None = None
+    # rows as a subquery, the query or None when extra conditions narrow it) -> the whole
+    # summary, "count" included.
+    totals: Callable[[Session, Any, Any], dict] | None = None
     # Replaces `search` where an index answers it (portal/search.py): (q, broad) -> a
     # condition; and q -> the SELECTs of ids, one per index, whose union the matches are.
     matcher: Callable[[str, bool], Any] | None = None
@@ -262,7 +272,7 @@ def summarize(session: Session, spec: ListingSpec, query: ListingQuery, *extra) 
     or the queries of the spec's own `totals`)."""
     matched = where(spec, query, *extra).subquery()
     if spec.totals is not None:
-        return spec.totals(session, matched)
+        return spec.totals(session, matched, None if extra else query)
     aggregates = [func.count().label("count")]
     if spec.summary is not None:
         aggregates += list(spec.summary(matched))
@@ -532,16 +542,21 @@ def invoice_total_queries(sq) -> tuple[Select, Select]:
     ).group_by(sq.c.status)
     overdue = select(
         func.count().label("count"),
-        func.coalesce(func.sum(sq.c.value - sq.c.paid_amount), 0).label("due"),
+        # two plain sums: no subtraction per row (a fifth of this query's time)
+        (
+            func.coalesce(func.sum(sq.c.value), 0) - func.coalesce(func.sum(sq.c.paid_amount), 0)
+        ).label("due"),
     ).where(sq.c.status == "Opened", sq.c.due_date < _store_today())
     return by_status, overdue
 
 
-def _invoice_summary(session: Session, sq, counts: bool = False) -> dict:
+def _invoice_summary(session: Session, sq, query=None, counts: bool = False) -> dict:
     """Open (still to pay), paid, cancelled and overdue totals of the matched invoices;
     with `counts`, how many of each status too (the back-office totals)."""
     by_status, overdue = invoice_total_queries(sq)
-    rows = {row.status: row for row in session.execute(by_status)}
+    statuses = _rolled_up_statuses(session, query)
+    figures = session.execute(by_status) if statuses is None else _rolled_up(session, statuses)
+    rows = {row.status: row for row in figures}
     late = session.execute(overdue).one()
 
     def figure(status: str, name: str):
@@ -559,6 +574,37 @@ def _invoice_summary(session: Session, sq, counts: bool = False) -> dict:
     if counts:
         summary |= {f"count{status}": figure(status, "count") for status in INVOICE_STATES}
     return summary
+
+
+def _rolled_up_statuses(session: Session, query) -> list[str] | None:
+    """The statuses whose totals the rollups answer for this query (PostgreSQL: the
+    whole store, or a status filter without Overdue), else None."""
+    if session.get_bind().dialect.name != "postgresql" or query is None or query.q:
+        return None
+    if not query.filters:
+        return list(INVOICE_STATES)
+    if set(query.filters) != {"status"}:
+        return None
+    statuses = INVOICES.filter("status").parse(query.filters["status"])
+    return None if "Overdue" in statuses else statuses
+
+
+def _rolled_up(session: Session, statuses: list[str]) -> list:
+    """(status, count, value, paid) of each status from the per-account rollups (models:
+    invoice_rollups): one row per account instead of one per invoice."""
+    figures = [(status, figure) for status in statuses for figure in ("count", "value", "paid")]
+    columns = [invoice_rollups.c[f"{status.lower()}_{figure}"] for status, figure in figures]
+    sums = session.execute(select(*(func.coalesce(func.sum(c), 0) for c in columns))).one()
+    got = dict(zip(figures, sums, strict=True))
+    return [
+        SimpleNamespace(
+            status=status,
+            count=int(got[status, "count"]),
+            value=got[status, "value"],
+            paid=got[status, "paid"],
+        )
+        for status in statuses
+    ]
 
 
 def _invoice_status(values: list[str]):
@@ -635,7 +681,9 @@ INVOICES = ListingSpec(
 )
 # The same list with per-status counts in its summary, for the back-office totals (the
 # API's summary keeps its documented keys).
-INVOICE_TOTALS = replace(INVOICES, totals=lambda session, sq: _invoice_summary(session, sq, True))
+INVOICE_TOTALS = replace(
+    INVOICES, totals=lambda session, sq, query: _invoice_summary(session, sq, query, True)
+)
 
 
 def _on_hold(wanted: bool):

@@ -8,6 +8,8 @@ search matching more than the cap gets its exact totals on request.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -81,6 +83,21 @@ def many_invoices(session):
     if db.engine.dialect.name == "postgresql":  # a visibility map, as a live store has
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.execute(text("VACUUM ANALYZE invoices"))
+
+
+@contextlib.contextmanager
+def _statements() -> Iterator[list[str]]:
+    """The SQL statements run inside the block."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *rest):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _ids(session, args: dict, monkeypatch, deep_from: int) -> list[str]:
@@ -252,16 +269,8 @@ def test_a_list_page_of_a_search_is_what_the_full_listing_pages(
 def test_a_search_page_looks_its_matches_up_once(client, login, session, many_invoices):
     """The list asks the search indexes once for the count and the page together."""
     login("finance")
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *rest):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with _statements() as seen:
         answer = client.get("/admin/invoices?q=ord12", headers={"HX-Request": "true"})
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert answer.status_code == 200 and "ORD120" in answer.get_data(as_text=True)
     searching = [s for s in seen if " LIKE " in s or " MATCH " in s]
     assert len(searching) == 1, searching
@@ -303,3 +312,31 @@ def test_a_search_is_counted_up_to_a_bound(session, many_invoices, most):
         exact = listing.summarize(session, spec, query)["count"]
         assert exact, (q, filters)
         assert listing.count_up_to(session, spec, query, most) == min(exact, most), (q, filters)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"status": "Opened"}, {"status": "Paid,Cancelled"}, {"status": "Overdue"}],
+    ids=["all", "opened", "paid-cancelled", "overdue"],
+)
+def test_totals_from_the_rollups_are_the_totals_of_the_invoices(
+    session, many_invoices, monkeypatch, filters
+):
+    """On PostgreSQL the store's totals (and a status filter's) add up the per-account
+    rollups kept by a trigger: after payments, a cancellation and a reopening they are
+    what adding up the invoices gives."""
+    opened = session.scalars(
+        db.select(Invoice).where(Invoice.status == "Opened").order_by(Invoice.id).limit(3)
+    ).all()
+    credit.pay_invoice(session, opened[0].account_id, opened[0].id, "3.50", actor="t")
+    credit.pay_invoice(session, opened[1].account_id, opened[1].id, actor="t")
+    credit.cancel_invoice(session, opened[2].account_id, opened[2].id, actor="t")
+    credit.reopen_invoice(session, opened[1].account_id, opened[1].id, actor="t")
+    query = listing.parse(listing.INVOICE_TOTALS, filters)
+    with _statements() as seen:
+        from_rollups = listing.summarize(session, listing.INVOICE_TOTALS, query)
+    monkeypatch.setattr(listing, "_rolled_up_statuses", lambda session, query: None)
+    assert from_rollups == listing.summarize(session, listing.INVOICE_TOTALS, query)
+    used = any("invoice_rollups" in sql for sql in seen)
+    assert used == (db.engine.dialect.name == "postgresql" and filters.get("status") != "Overdue")
+    assert [b for b in credit.find_breaches(session) if "rollup" in b] == []

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from ..models import Account, Invoice, PreAuthorization, StatementEntry
+from ..models import Account, Invoice, PreAuthorization, StatementEntry, invoice_rollups
 
 ZERO = Decimal("0.00")
 
@@ -25,6 +25,7 @@ def find_breaches(session: Session) -> list[str]:
         *_holds(session),
         *_invoices(session),
         *_settlements(session),
+        *_rollups(session),
     ]
 
 
@@ -152,4 +153,34 @@ def _settlements(session: Session) -> list[str]:
         f"!= settled {settled} - refunded {refunded}"
         for tid, settled, refunded, inv, cred in rows
         if _d(inv) - _d(cred) != settled - refunded
+    ]
+
+
+def _rollups(session: Session) -> list[str]:
+    """PostgreSQL: each account's invoice rollups (models: invoice_rollups) add up its
+    invoices: per status, how many, their value and their paid amount."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    actual = {}
+    for row in session.execute(
+        select(
+            Invoice.account_id,
+            Invoice.status,
+            func.count(),
+            func.sum(Invoice.value),
+            func.sum(Invoice.paid_amount),
+        ).group_by(Invoice.account_id, Invoice.status)
+    ):
+        actual[row[0], row[1].lower()] = tuple(row[2:])
+    kept = {}
+    for row in session.execute(select(invoice_rollups)).mappings():
+        for status in ("opened", "paid", "cancelled"):
+            figures = tuple(row[f"{status}_{figure}"] for figure in ("count", "value", "paid"))
+            kept[row["account_id"], status] = figures
+    nothing = (0, ZERO, ZERO)
+    return [
+        f"account {key[0]}, {key[1]} invoices: rollup (count, value, paid) "
+        f"{kept.get(key, nothing)} != {actual.get(key, nothing)}"
+        for key in sorted(actual.keys() | kept.keys())
+        if kept.get(key, nothing) != actual.get(key, nothing)
     ]
