@@ -87,15 +87,16 @@ def _empty_postgres(app) -> None:
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    """The portal on an empty database, with an app context pushed for the test."""
+    """The portal on an empty database, with an app context pushed for the test.
+
+    PostgreSQL's tables are emptied before each test, not after too: the next test's own
+    emptying is what it relies on, and a TRUNCATE of every table costs ~90 ms."""
     app = create_app(_test_config(database_url, str(tmp_path / "instance")))
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             _empty_postgres(app)
         yield app
         db.session.remove()
-        if db.engine.dialect.name == "postgresql":
-            _empty_postgres(app)
         db.engine.dispose()
 
 
