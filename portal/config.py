@@ -28,6 +28,7 @@ class Defaults:
     # Number of trusted reverse proxies in front of the portal: their X-Forwarded-For and
     # X-Forwarded-Proto give request.remote_addr and HTTPS. 0 trusts no X-Forwarded-* header.
     PROXY_HOPS = 0
+    PASSWORD_HASH_METHOD = "scrypt"  # werkzeug's; any method werkzeug knows
     # E-mail (optional): MAIL_SERVER, MAIL_PORT and MAIL_SENDER above; TLS and a login.
     # MAIL_STARTTLS upgrades a plain connection (usually port 587); MAIL_SSL speaks TLS from
     # the first byte (SMTP_SSL, usually port 465). One or the other: both at once is refused

@@ -7,6 +7,7 @@ import hmac
 import secrets
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -82,7 +83,7 @@ def create_user(
             email=email,
             role=role,
             name=name.strip()[:200],
-            password_hash=generate_password_hash(password) if password else None,
+            password_hash=_password_hash(password) if password else None,
         )
         session.add(user)
         session.flush()
@@ -95,7 +96,7 @@ def set_password(session: Session, user: User, password: str, *, actor: str) -> 
     with write_transaction(session):
         user = session.get(User, user.id, populate_existing=True)
         _check_password(password, user.role)
-        user.password_hash = generate_password_hash(password)
+        user.password_hash = _password_hash(password)
         user.session_version = User.session_version + 1
         audit(session, actor, "user.password", user)
 
@@ -153,6 +154,13 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
+
+
+def _password_hash(password: str) -> str:
+    """A password as stored: werkzeug's scrypt, or the app's PASSWORD_HASH_METHOD (the
+    test suite's is cheap: scrypt costs ~130 ms to make and again to check)."""
+    method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+    return generate_password_hash(password, method=method)
 
 
 def _hash_token(token: str) -> str:

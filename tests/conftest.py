@@ -37,6 +37,7 @@ def _test_config(url: str, instance_path: str | None = None) -> dict:
         "SECRET_KEY": "test-secret-not-for-production",
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # scrypt costs ~130 ms a login
         "SERVER_NAME": None,
     }
 
