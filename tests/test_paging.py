@@ -8,13 +8,11 @@ search matching more than the cap gets its exact totals on request.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from portal import credit, listing
 from portal.admin import totals
@@ -83,21 +81,6 @@ def many_invoices(session):
     if db.engine.dialect.name == "postgresql":  # a visibility map, as a live store has
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.execute(text("VACUUM ANALYZE invoices"))
-
-
-@contextlib.contextmanager
-def _statements() -> Iterator[list[str]]:
-    """The SQL statements run inside the block."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *rest):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _ids(session, args: dict, monkeypatch, deep_from: int) -> list[str]:
@@ -266,10 +249,12 @@ def test_a_list_page_of_a_search_is_what_the_full_listing_pages(
     assert listing.run(session, listing.INVOICES, past, count_cap=100).total == 11
 
 
-def test_a_search_page_looks_its_matches_up_once(client, login, session, many_invoices):
+def test_a_search_page_looks_its_matches_up_once(
+    client, login, session, many_invoices, sql_statements
+):
     """The list asks the search indexes once for the count and the page together."""
     login("finance")
-    with _statements() as seen:
+    with sql_statements() as seen:
         answer = client.get("/admin/invoices?q=ord12", headers={"HX-Request": "true"})
     assert answer.status_code == 200 and "ORD120" in answer.get_data(as_text=True)
     searching = [s for s in seen if " LIKE " in s or " MATCH " in s]
@@ -320,7 +305,7 @@ def test_a_search_is_counted_up_to_a_bound(session, many_invoices, most):
     ids=["all", "opened", "paid-cancelled", "overdue"],
 )
 def test_totals_from_the_rollups_are_the_totals_of_the_invoices(
-    session, many_invoices, monkeypatch, filters
+    session, many_invoices, monkeypatch, filters, sql_statements
 ):
     """On PostgreSQL the store's totals (and a status filter's) add up the per-account
     rollups kept by a trigger: after payments, a cancellation and a reopening they are
@@ -333,7 +318,7 @@ def test_totals_from_the_rollups_are_the_totals_of_the_invoices(
     credit.cancel_invoice(session, opened[2].account_id, opened[2].id, actor="t")
     credit.reopen_invoice(session, opened[1].account_id, opened[1].id, actor="t")
     query = listing.parse(listing.INVOICE_TOTALS, filters)
-    with _statements() as seen:
+    with sql_statements() as seen:
         from_rollups = listing.summarize(session, listing.INVOICE_TOTALS, query)
     monkeypatch.setattr(listing, "_rolled_up_statuses", lambda session, query: None)
     assert from_rollups == listing.summarize(session, listing.INVOICE_TOTALS, query)
