@@ -28,6 +28,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
 
+    from .people import check_password_hash_method
+
+    check_password_hash_method(app.config["PASSWORD_HASH_METHOD"])
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)

@@ -156,6 +156,18 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
 
 
+def check_password_hash_method(method: object) -> None:
+    """Refuse at start-up a PASSWORD_HASH_METHOD werkzeug cannot hash with ("scrypt",
+    "pbkdf2:sha256:600000", ...), rather than fail the first password saved."""
+    try:
+        generate_password_hash("probe", method=str(method))
+    except (ValueError, TypeError) as error:
+        raise RuntimeError(
+            f"PASSWORD_HASH_METHOD {method!r} is not a werkzeug hash method "
+            f"(such as 'scrypt' or 'pbkdf2:sha256:600000'): {error}"
+        ) from None
+
+
 def _password_hash(password: str) -> str:
     """A password as stored: werkzeug's scrypt, or the app's PASSWORD_HASH_METHOD (the
     test suite's is cheap: scrypt costs ~130 ms to make and again to check)."""
