@@ -554,7 +554,7 @@ def _invoice_summary(session: Session, sq, query=None, counts: bool = False) -> 
     """Open (still to pay), paid, cancelled and overdue totals of the matched invoices;
     with `counts`, how many of each status too (the back-office totals)."""
     by_status, overdue = invoice_total_queries(sq)
-    statuses = _rolled_up_statuses(session, query)
+    statuses = _rolled_up_statuses(query)
     figures = session.execute(by_status) if statuses is None else _rolled_up(session, statuses)
     rows = {row.status: row for row in figures}
     late = session.execute(overdue).one()
@@ -576,10 +576,10 @@ def _invoice_summary(session: Session, sq, query=None, counts: bool = False) -> 
     return summary
 
 
-def _rolled_up_statuses(session: Session, query) -> list[str] | None:
-    """The statuses whose totals the rollups answer for this query (PostgreSQL: the
-    whole store, or a status filter without Overdue), else None."""
-    if session.get_bind().dialect.name != "postgresql" or query is None or query.q:
+def _rolled_up_statuses(query) -> list[str] | None:
+    """The statuses whose totals the rollups answer for this query (the whole store, or a
+    status filter without Overdue), else None."""
+    if query is None or query.q:
         return None
     if not query.filters:
         return list(INVOICE_STATES)

@@ -79,6 +79,20 @@ class UTCDateTime(db.TypeDecorator):
         return value
 
 
+class Cents(db.TypeDecorator):
+    """An amount kept as whole cents in an INTEGER column, read as Decimal: SQLite's
+    rollups (their triggers add integers, exactly; SQLite's own decimals are REAL)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else int((Decimal(value) * 100).to_integral_exact())
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(int(value)).scaleb(-2)
+
+
 class Account(db.Model):
     """A credit line: one per customer document; its balance caches Σ statement entries."""
 
@@ -289,17 +303,20 @@ class Invoice(db.Model):
         return self.value - self.paid_amount
 
 
-# PostgreSQL only (migration 9e6b1d3f4c20): one row per account holding, for each invoice
-# status, how many invoices it has, their value and their paid amount (<status>_count,
-# _value, _paid), kept by a row trigger on invoices in the writing transaction. The
-# store's invoice totals add these up (portal/listing.py). Not in the models' metadata:
-# SQLite has no such table (its totals add the invoices up).
+# One row per account holding, for each invoice status, how many invoices it has, their
+# value and their paid amount (<status>_count, _value, _paid), kept by row triggers on
+# invoices in the writing transaction (migrations 9e6b1d3f4c20 on PostgreSQL, a3c5e8f1b2d7
+# on SQLite, where the amounts are whole cents). The store's invoice totals add these up
+# (portal/listing.py). Not in the models' metadata: the migrations own it.
 invoice_rollups = Table(
     "invoice_rollups",
     MetaData(),
     Column("account_id", String(80), primary_key=True),
     *(
-        Column(f"{status}_{figure}", BigInteger if figure == "count" else Numeric(18, 2))
+        Column(
+            f"{status}_{figure}",
+            BigInteger if figure == "count" else Numeric(18, 2).with_variant(Cents(), "sqlite"),
+        )
         for status in ("opened", "paid", "cancelled")
         for figure in ("count", "value", "paid")
     ),

@@ -157,10 +157,8 @@ def _settlements(session: Session) -> list[str]:
 
 
 def _rollups(session: Session) -> list[str]:
-    """PostgreSQL: each account's invoice rollups (models: invoice_rollups) add up its
-    invoices: per status, how many, their value and their paid amount."""
-    if session.get_bind().dialect.name != "postgresql":
-        return []
+    """Each account's invoice rollups (models: invoice_rollups) add up its invoices: per
+    status, how many, their value and their paid amount."""
     actual = {}
     for row in session.execute(
         select(
