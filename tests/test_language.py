@@ -9,12 +9,16 @@ number formats), not translated words.
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import flask_babel
 import pytest
 from flask_babel import force_locale, get_locale, refresh
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from portal import outbox, people
+from portal import i18n, outbox, people
 from portal.credit.ledger import write_transaction
 from portal.i18n import email_language, format_money, money, select_locale
 
@@ -222,6 +226,38 @@ def test_money_has_the_store_currency_s_own_symbol_in_every_language(
 )
 def test_other_currencies_use_their_home_country_s_symbol(currency, locale, expected):
     assert format_money(Decimal("392000"), currency, locale) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    amount=st.decimals(
+        allow_nan=False, allow_infinity=False, places=3, min_value=-(10**12), max_value=10**12
+    )
+    | st.sampled_from(
+        [Decimal("-0.004"), Decimal("-0"), Decimal("0.005"), Decimal("0.015"), Decimal("999.995")]
+    ),
+    currency=st.sampled_from(["BRL", "USD", "EUR", "MXN", "JPY", "CLP", "KWD"]),
+    locale=st.sampled_from(["en_US", "pt_BR", "es"]),
+)
+def test_money_is_written_as_babel_writes_it(amount, currency, locale):
+    """The amount formatter that skips babel per call writes what babel's pattern writes:
+    rounding half to even, the sign of a negative that rounds to zero, 0–3 decimals."""
+    pattern = i18n._money_pattern(i18n.currency_symbol(currency, locale), locale)
+    assert format_money(amount, currency, locale) == pattern.apply(
+        amount, i18n._locale(locale), currency=currency
+    )
+
+
+@pytest.mark.parametrize("language", ["en", "pt_BR", "es"])
+def test_dates_are_written_as_flask_babel_writes_them(app, language):
+    """`day` keeps each date's text per locale: the same text Flask-Babel writes, for a
+    date and for a timestamp (its date in the viewer's timezone)."""
+    moments = [date(2026, 12, 1), date(2027, 2, 28), datetime(2026, 12, 2, 1, 30, tzinfo=UTC)]
+    with app.test_request_context("/"), force_locale(language):
+        for _ in range(2):  # the second time from what was kept
+            assert [i18n.day(m) for m in moments] == [
+                flask_babel.format_date(m, "medium") for m in moments
+            ]
 
 
 def test_a_page_shows_money_the_same_way(client, login, make_account, purchase):
