@@ -36,7 +36,7 @@ from babel.numbers import (
     get_group_symbol,
     parse_pattern,
 )
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_app_context, has_request_context, request
 from flask_babel import format_datetime, get_locale, get_translations, refresh, to_user_timezone
 from flask_login import current_user
 from jinja2 import pass_eval_context
@@ -140,15 +140,16 @@ def _current() -> tuple:
     anew on every call (three context lookups and a locale name each), and a page makes
     hundreds of `_()` and `money` calls. A `force_locale` block or a `refresh` sets another
     locale object, which misses the kept pair."""
-    state = g.get("_flask_babel") if g else None
+    if not has_app_context():
+        return get_translations(), DEFAULT_NUMBER_LOCALE
+    context_g = g._get_current_object()  # once: each use of the proxy looks the context up
+    state = getattr(context_g, "_flask_babel", None)
     kept = getattr(state, "portal_current", None)
     if kept is not None and kept[0] is getattr(state, "babel_locale", None):
         return kept[1]
     locale = get_locale()
-    if locale is None:  # outside an app context
-        return get_translations(), DEFAULT_NUMBER_LOCALE
     current = get_translations(), number_locale_for(str(locale))
-    g._flask_babel.portal_current = (locale, current)
+    context_g._flask_babel.portal_current = (locale, current)
     return current
 
 
