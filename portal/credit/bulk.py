@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l  # labels of a row's cells: translated if refused
 from flask_babel import ngettext
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -169,14 +172,14 @@ def _clean_account_row(row: int, raw: dict) -> RowResult:
         errors.append(("Credit limit", _("enter an amount such as 2,500.00.")))
     else:
         data["credit_limit"] = errors.read(
-            "Credit limit", lambda: parse_non_negative(_cell(limit), _("Credit limit"))
+            "Credit limit", lambda: parse_non_negative(_cell(limit), _l("Credit limit"))
         )
     data["tolerance"] = errors.read(
         "Tolerance rate",
-        lambda: parse_rate(_cell(raw.get("tolerance")) or "0", _("Tolerance rate")),
+        lambda: parse_rate(_cell(raw.get("tolerance")) or "0", _l("Tolerance rate")),
     )
     if "name" in raw:
-        data["name"] = errors.read("Name", lambda: clean_text(raw.get("name"), _("Name"), 200))
+        data["name"] = errors.read("Name", lambda: clean_text(raw.get("name"), _l("Name"), 200))
     dependents = set()
     for address in str(raw.get("dependents") or "").replace(";", ",").replace("|", ",").split(","):
         if address.strip():
@@ -524,12 +527,18 @@ def _row_errors(result: RowResult) -> str:
     return _("Row %(row)s: %(reasons)s", row=result.row, reasons=reasons)
 
 
-def _insert_many(session: Session, table, rows: list[dict]) -> None:
-    """executemany without per-value type processing on SQLite (4× faster at 100k rows).
+SQLITE_VARIABLES = 32766  # the most parameters one SQLite statement takes (3.32 and later)
 
-    The values are converted the way SQLAlchemy stores them on SQLite: Decimal as text
-    (NUMERIC affinity), datetimes as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff', JSON as text.
-    Other engines get a plain Core executemany.
+
+def _insert_many(session: Session, table, rows: list[dict]) -> None:
+    """Insert many rows: on SQLite as multi-row INSERTs without per-value type processing.
+
+    One statement carries as many rows as SQLite takes parameters (about 2,300 accounts):
+    the FTS5 triggers on accounts and holders write their pending index out at the end of
+    each statement, so one statement per row made 100k one-row index segments (10 s a
+    table of 100k; 3 s this way). The values are converted the way SQLAlchemy stores them
+    on SQLite: Decimal as text (NUMERIC affinity), datetimes as naive UTC
+    'YYYY-MM-DD HH:MM:SS.ffffff', JSON as text. Other engines get a plain Core executemany.
     """
     if not rows:
         return
@@ -538,12 +547,28 @@ def _insert_many(session: Session, table, rows: list[dict]) -> None:
         connection.execute(insert(table), rows)
         return
     columns = list(rows[0])
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)})"
-    )
-    values = zip(*(_sqlite_column([row[c] for row in rows]) for c in columns), strict=True)
-    connection.exec_driver_sql(sql, list(values))
+    values = list(zip(*(_sqlite_column([row[c] for row in rows]) for c in columns), strict=True))
+    marks = f"({', '.join('?' for _ in columns)})"
+    per_statement = SQLITE_VARIABLES // len(columns)
+    with _roomy_page_cache(connection):
+        for start in range(0, len(values), per_statement):
+            chunk = values[start : start + per_statement]
+            sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+            sql += ", ".join([marks] * len(chunk))
+            connection.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+
+
+@contextmanager
+def _roomy_page_cache(connection, kibibytes: int = 65536) -> Iterator[None]:
+    """SQLite: a 64 MiB page cache for the block, then the connection's own again. 100k
+    rows go into a table and its 5-8 indexes in random key order: SQLite's default 2 MiB
+    cache spills and re-reads pages throughout (the accounts of an import: 3.1 -> 2.1 s)."""
+    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{kibibytes}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
 
 
 def _sqlite_column(values: list) -> list:

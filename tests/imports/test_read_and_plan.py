@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from portal import credit, imports, uploads
+from portal import credit, imports, search, uploads
 from portal.credit import bulk
 from portal.models import Account, Holder, ImportBatch, Invoice, StatementEntry
 
@@ -265,3 +265,36 @@ def test_plan_is_a_dry_run(session):
     plan = bulk.plan_accounts(session, imports.read_table(text.encode(), "accounts").rows)
     assert plan.counts["create"] == 1
     assert session.scalar(select(func.count()).select_from(Account)) == 0
+
+
+def test_a_large_file_is_written_whole_and_searchable(session):
+    """5,000 accounts with a dependent each: on SQLite more rows than one INSERT carries
+    (accounts and holders both span statements), every one written, found by the search
+    index the triggers keep, the ledger whole; the connection's page cache is its own
+    again after."""
+    from validate_docbr import CPF
+
+    documents = sorted(set(CPF().generate_list(5200)))[:5000]
+    text = "Email,Document,Document Type,Credit limit,Tolerance rate,Dependents\n" + "".join(
+        f"buyer{i}@example.com,{doc},CPF,{i}.50,0,dep{i}@example.com\n"
+        for i, doc in enumerate(documents)
+    )
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    cache = connection.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+    batch, plan = _preview(session, text)
+    assert plan.counts["create"] == 5000
+    uploads.apply_batch(session, batch.id, "tester")
+    assert session.scalar(select(func.count()).select_from(Account)) == 5000
+    assert session.scalar(select(func.count()).select_from(Holder)) == 10000
+    for i in (0, 2339, 2340, 4999):
+        found = session.scalars(
+            select(Account.email).where(search.account_matches(f"dep{i}@"))
+        ).all()
+        assert found == [f"buyer{i}@example.com"]
+    assert session.scalar(select(func.sum(Account.credit_limit))) == sum(
+        Decimal(f"{i}.50") for i in range(5000)
+    )
+    assert credit.find_breaches(session) == []
+    if sqlite:
+        assert session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == cache
