@@ -4,12 +4,15 @@ import and the streamed export with the workers' memory."""
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import random
 import statistics
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
@@ -95,6 +98,7 @@ class Rate:
     seconds: float
     statuses: Counter
     cpu_ms: float | None = None  # server CPU per answer (the portal's workers)
+    client_cpu_ms: float | None = None  # the load threads' CPU per answer
 
     @property
     def ok(self) -> int:
@@ -112,6 +116,11 @@ class Rate:
             "other": self.other,
             "statuses": {str(k): v for k, v in self.statuses.items()},
             **({"cpu_ms_per_request": round(self.cpu_ms, 1)} if self.cpu_ms else {}),
+            **(
+                {"client_cpu_ms_per_request": round(self.client_cpu_ms, 1)}
+                if self.client_cpu_ms
+                else {}
+            ),
         }
 
 
@@ -149,36 +158,47 @@ def _hammer(work, threads: int, seconds: float) -> Rate:
 
 
 class _PortalAuthorizations:
-    """POST /api/creditcontrol/accounts/<id>/transactions, 1.00 each, settle true."""
+    """POST /api/creditcontrol/accounts/<id>/transactions, 1.00 each, settle true.
+
+    Sent with http.client on one kept-alive connection per thread: the load runs on the
+    same two cores as the server it measures, and requests spends ~1.5 ms of CPU a POST
+    where http.client spends ~0.5 (the raw loop's client is psycopg, as lean)."""
 
     def __init__(self, base: str, headers: dict, accounts: list[str]):
-        self.base, self.headers, self.accounts = base, headers, accounts
+        self.address = urlsplit(base).netloc
+        self.headers = {**headers, "Content-Type": "application/json"}
+        self.accounts = accounts
 
-    def setup(self, index: int) -> requests.Session:
-        session = requests.Session()
-        session.headers.update(self.headers)
-        return session
+    def setup(self, index: int) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self.address, timeout=60)
 
-    def __call__(self, index, rng, until, session) -> Counter:
+    def __call__(self, index, rng, until, connection) -> Counter:
         counts: Counter = Counter()
-        body = {"value": 1, "settle": True, "installments": 1}
+        body = json.dumps({"value": 1, "settle": True, "installments": 1})
         while time.perf_counter() < until:
             account = self.accounts[rng.randrange(len(self.accounts))]
-            url = f"{self.base}/api/creditcontrol/accounts/{account}/transactions"
+            path = f"/api/creditcontrol/accounts/{account}/transactions"
             try:
-                counts[session.post(url, json=body, timeout=60).status_code] += 1
-            except requests.RequestException as error:
+                connection.request("POST", path, body=body, headers=self.headers)
+                response = connection.getresponse()
+                response.read()
+                counts[response.status] += 1
+            except (OSError, http.client.HTTPException) as error:
                 counts[type(error).__name__] += 1
-        session.close()
+                connection.close()  # the next request opens a new connection
+        connection.close()
         return counts
 
 
 def portal_authorizations(server: Gunicorn, headers, accounts, seconds, threads=32) -> Rate:
-    """The rate, and the gunicorn workers' CPU time per answer (user + system)."""
-    before = server_cpu(server)
+    """The rate, the gunicorn workers' CPU time per answer (user + system), and the load
+    threads' own."""
+    before, client_before = server_cpu(server), time.process_time()
     rate = _hammer(_PortalAuthorizations(server.base, headers, accounts), threads, seconds)
     done = sum(rate.statuses.values())
-    rate.cpu_ms = (server_cpu(server) - before) * 1000 / done if done else None
+    if done:
+        rate.cpu_ms = (server_cpu(server) - before) * 1000 / done
+        rate.client_cpu_ms = (time.process_time() - client_before) * 1000 / done
     return rate
 
 
