@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, func, or_, select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from . import credit, listing, paylinks
@@ -48,26 +48,6 @@ def list_condition(spec: listing.ListingSpec, args: Mapping[str, str]):
     as the list parses them (paging and sort aside)."""
     clause = listing.where(spec, listing.parse(spec, args, strict=False)).whereclause
     return clause if clause is not None else true()
-
-
-def _tally(
-    session: Session, spec: listing.ListingSpec, lists: Mapping[str, Mapping[str, str]], amount=None
-) -> dict[str, tuple[int, Decimal]]:
-    """How many rows each list matches (and Σ `amount` over them), in one aggregate query."""
-    conditions = {key: list_condition(spec, args) for key, args in lists.items()}
-    columns = []
-    for condition in conditions.values():
-        columns.append(func.count(case((condition, 1))))
-        if amount is not None:
-            columns.append(func.sum(case((condition, amount), else_=0)))
-    row = session.execute(
-        select(*columns).select_from(spec.model).where(or_(*conditions.values()))
-    ).one()
-    width = 1 if amount is None else 2
-    return {
-        key: (int(row[width * i] or 0), _money(row[width * i + 1] if amount is not None else 0))
-        for i, key in enumerate(conditions)
-    }
 
 
 def _count(session: Session, spec: listing.ListingSpec, args: Mapping[str, str]) -> int:
@@ -121,7 +101,7 @@ def portfolio(session: Session) -> Portfolio:
     totals = listing.summarize(
         session, listing.ACCOUNTS, listing.parse(listing.ACCOUNTS, OPEN_ACCOUNTS, strict=False)
     )
-    closed = _tally(session, listing.ACCOUNTS, {"closed": CLOSED_ACCOUNTS})["closed"][0]
+    closed = _count(session, listing.ACCOUNTS, CLOSED_ACCOUNTS)
     return Portfolio(
         accounts=totals["count"],
         closed_accounts=closed,
@@ -150,24 +130,29 @@ def aging_lists(today: date) -> dict[str, dict[str, str]]:
     return lists
 
 
-# What the invoices list sums as still owed ("total" in its summary).
-_REMAINING = case((Invoice.status == "Opened", Invoice.value - Invoice.paid_amount), else_=0)
-
-
 def receivables(session: Session, settings: StoreSettings) -> Receivables:
-    """Open and overdue invoices and their aging, against the store's today: each figure is
-    the count and Σ still owed of the invoices list it links to (one query for them all)."""
+    """Open and overdue invoices and their aging, against the store's today: each bucket is
+    the count and Σ still owed of the invoices list it links to, read with that list's own
+    condition (a range of the (status, due_date, …, value, paid_amount) index: no CASE per
+    invoice). The buckets part the open invoices (not yet due, then four overdue ranges),
+    so the open and overdue figures, and their lists' counts, are the buckets' sums."""
     today = credit.store_today(settings)
-    aging = aging_lists(today)
-    lists = {"open": OPEN_INVOICES, "overdue": OVERDUE_INVOICES, **aging}
-    tally = _tally(session, listing.INVOICES, lists, amount=_REMAINING)
+    buckets = []
+    for key, args in aging_lists(today).items():
+        count, value, paid = session.execute(
+            select(func.count(), func.sum(Invoice.value), func.sum(Invoice.paid_amount)).where(
+                list_condition(listing.INVOICES, args)
+            )
+        ).one()
+        buckets.append(Bucket(key, _money(value) - _money(paid), count, args))
+    overdue = [bucket for bucket in buckets if bucket.key != "current"]
     return Receivables(
         today=today,
-        buckets=[Bucket(key, tally[key][1], tally[key][0], aging[key]) for key in aging],
-        open_count=tally["open"][0],
-        open_amount=tally["open"][1],
-        overdue_count=tally["overdue"][0],
-        overdue_amount=tally["overdue"][1],
+        buckets=buckets,
+        open_count=sum(bucket.count for bucket in buckets),
+        open_amount=sum((bucket.amount for bucket in buckets), Decimal("0.00")),
+        overdue_count=sum(bucket.count for bucket in overdue),
+        overdue_amount=sum((bucket.amount for bucket in overdue), Decimal("0.00")),
     )
 
 
