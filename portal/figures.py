@@ -264,14 +264,26 @@ def customer_accounts(session: Session, account_ids: list[str]) -> list[Account]
 def customer_hold(
     session: Session, account: Account, settings: StoreSettings
 ) -> CustomerHold | None:
-    """The invoices that hold the account and the amount due today that lifts the hold."""
-    reasons = credit.hold_reasons(session, account, settings)
-    if not reasons:
+    """The invoices that hold the account and the amount due today that lifts the hold: the
+    oldest few as invoices, the sum over all of them from three plain columns (an account
+    may have thousands)."""
+    shown = credit.hold_reasons(session, account, settings, limit=HOLD_REASONS_SHOWN)
+    if not shown:
         return None
     today = credit.store_today(settings)
-    to_pay = sum((credit.amount_due(r.invoice, settings, today) for r in reasons), Decimal("0"))
-    shown = reasons[:HOLD_REASONS_SHOWN]
-    return CustomerHold(shown, to_pay, len(reasons) - len(shown))
+    owed = session.execute(
+        credit.holding_invoices(
+            account, settings, Invoice.value, Invoice.paid_amount, Invoice.due_date
+        )
+    ).all()
+    to_pay = sum(
+        (
+            credit.late_amount_due(value - paid, (today - due).days, settings).total
+            for value, paid, due in owed
+        ),
+        Decimal("0"),
+    )
+    return CustomerHold(shown, to_pay, len(owed) - len(shown))
 
 
 HOLD_REASONS_SHOWN = 5  # a banner names a few invoices; the Open tab lists them all

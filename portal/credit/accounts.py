@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from .. import webhooks
@@ -426,17 +426,7 @@ def hold_reasons(
     it is not on hold): paying all of them lifts the hold."""
     settings = settings or get_settings(session)
     today = store_today(settings)
-    query = (
-        select(Invoice)
-        .where(
-            Invoice.account_id == account.id,
-            Invoice.status == "Opened",
-            Invoice.due_date < today - timedelta(days=settings.overdue_hold_days),
-        )
-        .order_by(Invoice.due_date, Invoice.id)
-    )
-    if account.hold_forgiven_before is not None:
-        query = query.where(Invoice.due_date >= account.hold_forgiven_before)
+    query = holding_invoices(account, settings, Invoice).order_by(Invoice.due_date, Invoice.id)
     if limit is not None:
         query = query.limit(limit)
     return [
@@ -447,6 +437,19 @@ def hold_reasons(
         )
         for invoice in session.scalars(query)
     ]
+
+
+def holding_invoices(account: Account, settings: StoreSettings, *columns) -> Select:
+    """SELECT `columns` of the invoices that hold the account: open, overdue past the
+    store's threshold, and not forgiven when a hold was lifted."""
+    query = select(*columns).where(
+        Invoice.account_id == account.id,
+        Invoice.status == "Opened",
+        Invoice.due_date < store_today(settings) - timedelta(days=settings.overdue_hold_days),
+    )
+    if account.hold_forgiven_before is not None:
+        query = query.where(Invoice.due_date >= account.hold_forgiven_before)
+    return query
 
 
 def hold_reason(

@@ -277,7 +277,11 @@ def due_today(invoice: Invoice, settings: StoreSettings, today: date) -> AmountD
     remaining = invoice.remaining if invoice.status == "Opened" else zero
     if not is_overdue(invoice, today):
         return AmountDue(remaining, 0, zero, zero)
-    days_late = (today - invoice.due_date).days
+    return late_amount_due(remaining, (today - invoice.due_date).days, settings)
+
+
+def late_amount_due(remaining: Decimal, days_late: int, settings: StoreSettings) -> AmountDue:
+    """The remainder of an invoice `days_late` days overdue, with its late fee and interest."""
     late_fee = (remaining * settings.late_fee_rate).quantize(CENT)
     extra = (
         remaining * (settings.late_fee_rate + settings.daily_interest_rate * days_late)

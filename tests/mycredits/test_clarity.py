@@ -92,6 +92,24 @@ def test_banner_lists_every_invoice_past_the_threshold(
     assert text.endswith(f"Pay {formatted(app, '207.00')} to buy on credit again.")
 
 
+def test_banner_names_the_oldest_five_and_charges_for_all(
+    app, client, session, make_account, purchase, customer, settings
+):
+    """Seven invoices hold the account: the banner names the five oldest, counts the other
+    two, and the amount that lifts the hold covers all seven, fees and interest included."""
+    settings(overdue_hold_days=5, late_fee_rate="0.02", daily_interest_rate="0.001")
+    account = make_account(limit="10000")
+    purchase(account, "700", term="/".join(str(30 * n) for n in range(1, 8)))
+    invoices = invoices_of(session, account)
+    for days, invoice in zip(range(40, 5, -5), invoices, strict=True):
+        overdue_by(session, invoice, days)  # 40, 35, …, 10 days: 100 + 2.00 + days × 0.10
+    customer(account.email)
+    text = banner(client.get("/my-credits").get_data(as_text=True))
+    assert [invoice.friendly_id in text for invoice in invoices] == [True] * 5 + [False] * 2
+    assert "and 2 more overdue invoices, listed under Open" in text
+    assert text.endswith(f"Pay {formatted(app, '731.50')} to buy on credit again.")
+
+
 def test_no_banner_without_a_hold(client, session, make_account, purchase, customer, settings):
     settings(overdue_hold_days=5)
     account = make_account()
