@@ -398,13 +398,7 @@ def is_on_hold(session: Session, account: Account, settings: StoreSettings | Non
     a later invoice crossing it puts the account on hold again.
     """
     settings = settings or get_settings(session)
-    cutoff = store_today(settings) - timedelta(days=settings.overdue_hold_days)
-    query = select(Invoice.id).where(
-        Invoice.account_id == account.id, Invoice.status == "Opened", Invoice.due_date < cutoff
-    )
-    if account.hold_forgiven_before is not None:
-        query = query.where(Invoice.due_date >= account.hold_forgiven_before)
-    return session.scalar(query.limit(1)) is not None
+    return session.scalar(holding_invoices(account, settings, Invoice.id).limit(1)) is not None
 
 
 @dataclass(frozen=True)
