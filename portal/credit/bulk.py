@@ -4,7 +4,7 @@
 nothing or is rejected, with the column (as the template's header names it) and the reason
 of every problem of the row, not only the first. `apply_*` writes a plan
 all-or-nothing; with only_valid it skips the rejected rows. Account imports write with
-executemany statements (100k rows in seconds) but the same entries and audit events as
+multi-row INSERTs (100k rows in seconds) but the same entries and audit events as
 open_account / change_limit; invoice imports call the invoice operations row by row.
 """
 
