@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from .. import webhooks
@@ -380,15 +380,22 @@ def _holder(session: Session, account_id: str, holder_id: str) -> Holder:
     return holder
 
 
-def overdue_hold_filter(settings: StoreSettings, today: date):
-    """SQL condition on Account: an invoice is overdue past the store's threshold."""
-    cutoff = today - timedelta(days=settings.overdue_hold_days)
-    return exists().where(
-        Invoice.account_id == Account.id,
+def _holds(account_id, forgiven_from, settings: StoreSettings, today: date):
+    """SQL condition on Invoice: it holds the account `account_id` (a value or a column).
+    It is open, overdue past the store's threshold, and due on or after `forgiven_from`
+    (lifting a hold forgives what was already past the threshold that day)."""
+    return and_(
+        Invoice.account_id == account_id,
         Invoice.status == "Opened",
-        Invoice.due_date < cutoff,
-        Invoice.due_date >= func.coalesce(Account.hold_forgiven_before, date.min),
+        Invoice.due_date < today - timedelta(days=settings.overdue_hold_days),
+        Invoice.due_date >= forgiven_from,
     )
+
+
+def overdue_hold_filter(settings: StoreSettings, today: date):
+    """SQL condition on Account: an invoice holds it (the accounts list's "on hold")."""
+    forgiven_from = func.coalesce(Account.hold_forgiven_before, date.min)
+    return exists().where(_holds(Account.id, forgiven_from, settings, today))
 
 
 def is_on_hold(session: Session, account: Account, settings: StoreSettings | None = None) -> bool:
@@ -436,14 +443,10 @@ def hold_reasons(
 def holding_invoices(account: Account, settings: StoreSettings, *columns) -> Select:
     """SELECT `columns` of the invoices that hold the account: open, overdue past the
     store's threshold, and not forgiven when a hold was lifted."""
-    query = select(*columns).where(
-        Invoice.account_id == account.id,
-        Invoice.status == "Opened",
-        Invoice.due_date < store_today(settings) - timedelta(days=settings.overdue_hold_days),
+    forgiven_from = account.hold_forgiven_before or date.min
+    return select(*columns).where(
+        _holds(account.id, forgiven_from, settings, store_today(settings))
     )
-    if account.hold_forgiven_before is not None:
-        query = query.where(Invoice.due_date >= account.hold_forgiven_before)
-    return query
 
 
 def hold_reason(
