@@ -527,12 +527,13 @@ def _store_today() -> date:
     return credit.store_today(credit.get_settings(db.session))
 
 
-def invoice_total_queries(sq) -> tuple[Select, Select]:
-    """The two aggregates the invoice totals are made of, over the matched rows `sq`:
-    count, value and paid amount per status, then count and amount due of the overdue.
+def invoice_total_queries(sq) -> tuple[Select, Select, Select]:
+    """The aggregates the invoice totals are made of, over the matched rows `sq`: count,
+    value and paid amount per status; then count and amount due of the Opened invoices
+    due before the store's today (the overdue), and of those due on or after it.
 
     A few plain sums per row (not one CASE per figure and row): with a status or due-date
-    filter both read only the (status, due_date, …, value, paid_amount) index entries.
+    filter each reads only the (status, due_date, …, value, paid_amount) index entries.
     """
     by_status = select(
         sq.c.status,
@@ -540,36 +541,80 @@ def invoice_total_queries(sq) -> tuple[Select, Select]:
         func.coalesce(func.sum(sq.c.value), 0).label("value"),
         func.coalesce(func.sum(sq.c.paid_amount), 0).label("paid"),
     ).group_by(sq.c.status)
-    overdue = select(
+    today = _store_today()
+    return (
+        by_status,
+        _opened_due(sq, sq.c.due_date < today),
+        _opened_due(sq, sq.c.due_date >= today),
+    )
+
+
+def _opened_due(sq, when) -> Select:
+    """Count and amount due of the matched Opened invoices whose due date meets `when`."""
+    return select(
         func.count().label("count"),
         # two plain sums: no subtraction per row (a fifth of this query's time)
         (
             func.coalesce(func.sum(sq.c.value), 0) - func.coalesce(func.sum(sq.c.paid_amount), 0)
         ).label("due"),
-    ).where(sq.c.status == "Opened", sq.c.due_date < _store_today())
-    return by_status, overdue
+    ).where(sq.c.status == "Opened", when)
+
+
+def _latest_due(query) -> date | None:
+    """The latest due date the query's filters allow (dueDateTo, due_to), when every
+    filter applies (`and`), else None."""
+    if query is None or (query.op == "or" and len(query.filters) > 1):
+        return None
+    bounds = [
+        INVOICES.filter(name).parse(query.filters[name])
+        for name in ("dueDateTo", "due_to")
+        if name in query.filters
+    ]
+    return min(bounds, default=None)
+
+
+def _overdue(
+    session: Session, query, opened, overdue: Select, not_yet_due: Select
+) -> tuple[int, Decimal]:
+    """Count and amount due of the matched overdue invoices, given the matched Opened
+    ones' count, value and paid amount (`opened`) and the two queries that split them.
+
+    Overdue is Opened and due before today. When the filter ends the due dates on or
+    after today ("due up to today"), the Opened ones not yet due fall in those few days:
+    they are summed and taken off, rather than every overdue one read again. When it ends
+    them before today, every Opened one is overdue."""
+    latest = _latest_due(query)
+    if latest is None:
+        late = session.execute(overdue).one()
+        return late.count, _money(late.due)
+    count, due = opened.count, _money(opened.value) - _money(opened.paid)
+    if latest < _store_today():
+        return count, due
+    rest = session.execute(not_yet_due).one()
+    return count - rest.count, due - _money(rest.due)
 
 
 def _invoice_summary(session: Session, sq, query=None, counts: bool = False) -> dict:
     """Open (still to pay), paid, cancelled and overdue totals of the matched invoices;
     with `counts`, how many of each status too (the back-office totals)."""
-    by_status, overdue = invoice_total_queries(sq)
+    by_status, overdue, not_yet_due = invoice_total_queries(sq)
     statuses = _rolled_up_statuses(query)
     figures = session.execute(by_status) if statuses is None else _rolled_up(session, statuses)
     rows = {row.status: row for row in figures}
-    late = session.execute(overdue).one()
+    empty = SimpleNamespace(count=0, value=0, paid=0)
+    opened = rows.get("Opened", empty)
+    late_count, late_due = _overdue(session, query, opened, overdue, not_yet_due)
 
     def figure(status: str, name: str):
-        row = rows.get(status)
-        return getattr(row, name) if row is not None else 0
+        return getattr(rows.get(status, empty), name)
 
     summary = {
         "count": sum(row.count for row in rows.values()),
-        "total": _money(figure("Opened", "value")) - _money(figure("Opened", "paid")),
+        "total": _money(opened.value) - _money(opened.paid),
         "totalPaid": _money(figure("Paid", "value")),
         "totalCancelled": _money(figure("Cancelled", "value")),
-        "totalOverdue": _money(late.due),
-        "countOverdue": late.count,
+        "totalOverdue": late_due,
+        "countOverdue": late_count,
     }
     if counts:
         summary |= {f"count{status}": figure(status, "count") for status in INVOICE_STATES}

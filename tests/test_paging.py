@@ -156,8 +156,8 @@ def test_totals_of_status_and_due_date_filters_read_an_index_alone(
 ):
     query = listing.parse(listing.INVOICE_TOTALS, args)
     matched = listing.where(listing.INVOICE_TOTALS, query).subquery()
-    by_status, overdue = listing.invoice_total_queries(matched)
-    for stmt in (by_status, overdue):
+    by_status, overdue, not_yet_due = listing.invoice_total_queries(matched)
+    for stmt in (by_status, overdue, not_yet_due):
         plan = _plan(session, stmt)
         if db.engine.dialect.name == "sqlite":
             assert "COVERING INDEX ix_invoices_" in plan, plan
@@ -325,3 +325,31 @@ def test_totals_from_the_rollups_are_the_totals_of_the_invoices(
     used = any("invoice_rollups" in sql for sql in seen)
     assert used == (filters.get("status") != "Overdue")
     assert [b for b in credit.find_breaches(session) if "rollup" in b] == []
+
+
+@pytest.mark.parametrize("days", [None, -1, 0, 2])
+@pytest.mark.parametrize("op", ["and", "or"])
+def test_overdue_totals_of_a_due_date_bound_match_the_invoices(session, many_invoices, days, op):
+    """Up to a due date on or after today, the overdue figures are the Opened ones less
+    those not yet due; before today, all the Opened ones: the same as counting them."""
+    for n, invoice in enumerate(session.scalars(db.select(Invoice).order_by(Invoice.id))):
+        if invoice.status == "Opened" and n % 3 == 0:
+            invoice.paid_amount = Decimal("1.25")  # partly paid: due is value - paid
+    session.commit()
+    today = credit.store_today(credit.get_settings(session))
+    args = {"status": "Opened,Paid"}
+    if days is not None:
+        args["due_to"] = (today + timedelta(days=days)).isoformat()
+    if op == "or":
+        args |= {"op": "or", "value_min": "15"}
+    query = listing.parse(listing.INVOICE_TOTALS, args)
+    totals = listing.summarize(session, listing.INVOICE_TOTALS, query)
+
+    matched = listing.where(listing.INVOICE_TOTALS, query).with_only_columns(Invoice.id)
+    ids = set(session.scalars(matched))
+    rows = [i for i in session.scalars(db.select(Invoice)) if i.id in ids]
+    late = [i for i in rows if i.status == "Opened" and i.due_date < today]
+    assert totals["count"] == len(rows)
+    assert totals["countOverdue"] == len(late)
+    assert totals["totalOverdue"] == sum((i.value - i.paid_amount for i in late), Decimal(0))
+    assert any(i.paid_amount for i in late) or not late
