@@ -105,9 +105,23 @@ def database_url(request, tmp_path) -> str:
 
 
 def _empty_postgres(app) -> None:
-    tables = [t.name for t in db.metadata.sorted_tables]
+    """Delete every row and restart the id sequences, in one round trip.
+
+    Children before parents (the FKs); the per-account invoice rollups go with their
+    accounts (ON DELETE CASCADE). A TRUNCATE of every table costs ~25 ms on the test
+    server (it drops and recreates each table's files), these DELETEs of a test's few rows
+    ~6 ms, and the suite empties the database before each of its ~1,800 PostgreSQL runs."""
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        sequences = connection.scalars(
+            text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+        ).all()
+        connection.exec_driver_sql(
+            "; ".join(
+                [f"DELETE FROM {table}" for table in tables]
+                + [f"ALTER SEQUENCE {sequence} RESTART" for sequence in sequences]
+            )
+        )
 
 
 @pytest.fixture
@@ -115,7 +129,7 @@ def app(database_url, tmp_path):
     """The portal on an empty database, with an app context pushed for the test.
 
     PostgreSQL's tables are emptied before each test, not after too: the next test's own
-    emptying is what it relies on, and a TRUNCATE of every table costs ~90 ms."""
+    emptying is what it relies on."""
     app = create_app(_test_config(database_url, str(tmp_path / "instance")))
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
