@@ -105,6 +105,7 @@ class Account(db.Model):
         # Each list sort's index ends with the id that breaks ties (portal/listing.py).
         Index("ix_accounts_status_created", "status", "created_at", "id"),
         Index("ix_accounts_created_sort", "created_at", "id"),
+        # On SQLite it also holds balance, pre_authorized and status (migration c4e7a9d2b6f1).
         Index("ix_accounts_limit_sort", "credit_limit", "id"),
     )
 

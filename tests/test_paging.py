@@ -12,9 +12,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
-from portal import credit, listing
+from portal import credit, figures, listing
 from portal.admin import totals
 from portal.extensions import db
 from portal.models import Account, Invoice, PreAuthorization
@@ -353,3 +353,43 @@ def test_overdue_totals_of_a_due_date_bound_match_the_invoices(session, many_inv
     assert totals["countOverdue"] == len(late)
     assert totals["totalOverdue"] == sum((i.value - i.paid_amount for i in late), Decimal(0))
     assert any(i.paid_amount for i in late) or not late
+
+
+@pytest.mark.parametrize(
+    "args", [figures.NEAR_LIMIT_ACCOUNTS, figures.OVER_LIMIT_ACCOUNTS, {"status": "Open"}]
+)
+def test_sqlite_reads_the_limit_watchlists_from_one_index(session, args):
+    """The dashboard's near- and over-limit counts and the Open accounts' totals read
+    limit, balance, pre-authorized and status from ix_accounts_limit_sort alone on SQLite
+    (migration c4e7a9d2b6f1); PostgreSQL keeps pre_authorized out of its indexes."""
+    if db.engine.dialect.name != "sqlite":
+        indexed = session.scalar(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_accounts_limit_sort'")
+        )
+        assert indexed.endswith("(credit_limit, id)"), indexed
+        return
+    session.execute(
+        db.insert(Account),
+        [
+            {
+                "id": f"{n:011d}_Other",
+                "document": f"{n:011d}",
+                "document_type": "Other",
+                "email": f"buyer{n}@example.com",
+                "credit_limit": Decimal(1000),
+                "balance": Decimal(1000 - n * 37 % 1300),  # 0 to 130 % of the limit used
+                "status": "Open" if n % 10 else "Closed",
+            }
+            for n in range(500)
+        ],
+    )
+    session.commit()
+    session.execute(text("ANALYZE accounts"))
+    query = listing.parse(listing.ACCOUNTS, args)
+    matched = listing.where(listing.ACCOUNTS, query).subquery()
+    aggregates = select(func.count(), *listing.ACCOUNTS.summary(matched)).select_from(matched)
+    plan = _plan(session, aggregates)
+    assert "COVERING INDEX ix_accounts_limit_sort" in plan, plan
+    totals = listing.summarize(session, listing.ACCOUNTS, query)
+    accounts = session.scalars(listing.where(listing.ACCOUNTS, query)).all()
+    assert totals["count"] == len(accounts) > 0
