@@ -349,9 +349,13 @@ def _searched_page(session: Session, spec: ListingSpec, matched, sort, offset, l
     count = select(func.count()).select_from(matched).scalar_subquery()
     among = select(model).where(model.id.in_(select(matched.c.id)))
     rows = session.execute(_rows(spec, among, sort, offset, limit).add_columns(count)).all()
-    # No row: no match or a page past the end, both counted cheaply (or a deep page of a
-    # broad search, which then pays its count twice).
-    total = min(rows[0][1] if rows else session.scalar(select(count)), cap + 1)
+    if rows:
+        total = rows[0][1]
+    elif offset == 0:
+        total = 0  # an empty first page: nothing matches
+    else:  # a page past the end (or a deep page of a broad search): counted on its own
+        total = session.scalar(select(count))
+    total = min(total, cap + 1)
     return (None if total > cap else [item for item, _ in rows]), total
 
 

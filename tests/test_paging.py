@@ -252,13 +252,22 @@ def test_a_list_page_of_a_search_is_what_the_full_listing_pages(
 def test_a_search_page_looks_its_matches_up_once(
     client, login, session, many_invoices, sql_statements
 ):
-    """The list asks the search indexes once for the count and the page together."""
+    """The list asks the search indexes once for the count and the page together, for a
+    hit and for a miss (an empty first page is a count of 0); a page past the end of the
+    matches counts them on its own."""
     login("finance")
-    with sql_statements() as seen:
-        answer = client.get("/admin/invoices?q=ord12", headers={"HX-Request": "true"})
-    assert answer.status_code == 200 and "ORD120" in answer.get_data(as_text=True)
-    searching = [s for s in seen if " LIKE " in s or " MATCH " in s]
-    assert len(searching) == 1, searching
+    for q, page, shown, lookups in (
+        ("ord12", 1, "ORD120", 1),
+        ("zzqxj", 1, "No invoice matches.", 1),
+        ("ord12", 9, "11", 2),
+    ):
+        with sql_statements() as seen:
+            answer = client.get(
+                f"/admin/invoices?q={q}&page={page}", headers={"HX-Request": "true"}
+            )
+        assert answer.status_code == 200 and shown in answer.get_data(as_text=True), q
+        searching = [s for s in seen if " LIKE " in s or " MATCH " in s]
+        assert len(searching) == lookups, (q, page, searching)
 
 
 def test_each_lookup_gives_a_row_once_and_their_union_is_the_search(session, many_invoices):
