@@ -38,8 +38,11 @@ def _memoize_url_builders() -> None:
     functions per rule when the rule is added: ~50 ms an app, most of `create_app`, over
     3,000 apps a run. A builder is a function of the rule's text, its defaults and
     `append_unknown` only (the rule itself arrives as its first argument), so the same
-    function serves every app's copy of the rule."""
-    compile_builder = Rule._compile_builder
+    function serves every app's copy of the rule. (A werkzeug without this private hook
+    just compiles as before.)"""
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None:
+        return
     builders: dict[tuple, object] = {}
 
     def memoized(self, append_unknown: bool = True):
