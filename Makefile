@@ -26,10 +26,11 @@ setup: $(PIP_STAMP) $(VENDOR) $(MO_FILES)
 # --- Translations (Flask-Babel): the .po catalogs are committed, the .mo files built ----
 # `make translations` extracts every _() of portal/ and templates/ (babel.cfg) and merges
 # new strings into each catalog; translate them there (tests/test_catalogs.py fails while
-# one is missing).
+# one is missing). --ignore-dirs is given its own default on purpose: left out, pybabel
+# also skips folders starting with "_", such as templates/_macros.
 translations: $(PIP_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location \
-	  --sort-output -o $(CATALOGS)/messages.pot .
+	  --ignore-dirs=".* ._" --sort-output -o $(CATALOGS)/messages.pot .
 	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching \
 	  --ignore-obsolete
 

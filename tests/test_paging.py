@@ -8,6 +8,7 @@ search matching more than the cap gets its exact totals on request.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -402,3 +403,33 @@ def test_sqlite_reads_the_limit_watchlists_from_one_index(session, args):
     totals = listing.summarize(session, listing.ACCOUNTS, query)
     accounts = session.scalars(listing.where(listing.ACCOUNTS, query)).all()
     assert totals["count"] == len(accounts) > 0
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/invoices", "/admin/accounts", "/admin/outbox", "/admin/audit"]
+)
+def test_a_page_past_the_end_says_so_and_links_back(
+    client, login, session, purchase, make_account, path
+):
+    """A shared link to page 99 of a list that has shrunk: the empty table says the page is
+    past the end, how many rows match, and links to the first page (not "nothing
+    matches" under a count of matches, nor "0–1980 of 1"). The users page shows its last
+    page instead (portal/admin/people.py)."""
+    from portal import outbox
+    from portal.credit.ledger import write_transaction
+
+    login("owner")
+    purchase(make_account(), "10.00")
+    with write_transaction(session):
+        outbox.enqueue(session, topic="invite", recipient="x@example.com", payload={})
+    for headers in ({}, {"HX-Request": "true"}):
+        answer = client.get(f"{path}?page=99", headers=headers)
+        html = answer.get_data(as_text=True)
+        assert answer.status_code == 200, path
+        assert "This page is past the end of the list (" in html, path
+        back = re.search(r'<a href="([^"]*)"[^>]*>Back to the first page</a>', html)
+        assert back and back[1].split("?")[0] == path, path
+        assert "page=" not in back[1].replace("perPage=", ""), back[1]  # the first page
+        assert "0–0 of " in html and "matches." not in html, path
+    first = client.get(path).get_data(as_text=True)
+    assert "past the end" not in first, path
